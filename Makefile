@@ -1,0 +1,45 @@
+# Edge Agents Lab: the two commands are `make lab` (set up, open JupyterLab) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Everything the course builds (the course model, conversions) lives here and outlives a clone.
+export EDGEAGENTS_HOME ?= $(HOME)/.cache/edgeagents
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup lab test test-lib test-labs binder-check bench doctor clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[lab,test]'
+	touch $@
+
+setup: $(VENV)/.installed
+	$(VENV)/bin/edgeagents models prepare
+	$(VENV)/bin/edgeagents doctor
+
+lab: setup
+	$(VENV)/bin/jupyter lab labs/00_start_here.ipynb
+
+test: setup
+	$(MAKE) test-lib test-labs binder-check
+
+test-lib:
+	$(PY) -m pytest -q tests
+
+test-labs:
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider labs/*.ipynb
+	EDGEAGENTS_STRICT_CHECKS=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider labs/solutions/*.ipynb
+
+binder-check:
+	$(PY) -m pytest -q -m binder tests/binder
+
+bench: setup
+	$(PY) benchmarks/bench_llamacpp_overhead.py
+
+doctor: setup
+	$(VENV)/bin/edgeagents doctor
+
+clean:
+	rm -rf $(VENV) .binder-venv .pytest_cache

@@ -1,0 +1,63 @@
+"""Runtimes: one interface (:class:`Runtime`) over every way the course runs a model.
+
+- :class:`LlamaCppRuntime`: llama.cpp in-process (the default; no server).
+- :class:`LlamaCppServer`: llama.cpp's OpenAI-compatible server on 127.0.0.1, for labs that need HTTP.
+- :class:`OpenAICompatRuntime`: any OpenAI-compatible endpoint (llama.cpp server, Ollama, vLLM, a cloud API).
+"""
+
+from edgeagents.runtimes.base import (
+    Health,
+    Message,
+    Result,
+    Runtime,
+    RuntimeInfo,
+    Stream,
+    StreamChunk,
+    Timings,
+    TokenLogprob,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+from edgeagents.runtimes.llamacpp import LlamaCppRuntime
+from edgeagents.runtimes.llamacpp_server import LlamaCppServer
+from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
+from edgeagents.runtimes.tools import function_tool
+
+__all__ = [
+    "Health",
+    "LlamaCppRuntime",
+    "LlamaCppServer",
+    "Message",
+    "OpenAICompatRuntime",
+    "Result",
+    "Runtime",
+    "RuntimeInfo",
+    "Stream",
+    "StreamChunk",
+    "Timings",
+    "TokenLogprob",
+    "ToolCall",
+    "ToolSpec",
+    "Usage",
+    "function_tool",
+    "open_runtime",
+]
+
+
+def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  # noqa: ANN001
+    """Open a runtime by name: ``"llama.cpp"`` (in-process, default) or ``"openai"`` (an endpoint).
+
+    >>> rt = open_runtime()                  # the course model on llama.cpp
+    >>> rt = open_runtime("openai", base_url="http://127.0.0.1:8080/v1", model="course")
+    """
+    from edgeagents.errors import RuntimeUnavailableError
+
+    key = name.lower().replace("_", "").replace("-", "").replace(".", "")
+    if key in ("llamacpp", "llama"):
+        return LlamaCppRuntime(model, **settings)
+    if key in ("openai", "openaicompat"):
+        return OpenAICompatRuntime(model=model, **settings)
+    raise RuntimeUnavailableError(
+        f"Unknown runtime {name!r}.", hint="Use 'llama.cpp' or 'openai'; `edgeagents doctor` lists what this machine has."
+    )

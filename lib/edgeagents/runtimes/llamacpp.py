@@ -1,0 +1,580 @@
+"""llama.cpp in-process: the course's default runtime.
+
+Runs a GGUF model inside the notebook's own Python process through ``llama-cpp-python``:
+no server to install, ~0.4 GB of memory for the course model. The generation loop is the
+library's own (on top of ``Llama.generate``) so it can time the first token, stop on the
+course chat format's end-of-turn marker, constrain output with a grammar, and report
+log-probabilities without keeping logits for every position.
+
+>>> from edgeagents.runtimes import LlamaCppRuntime
+>>> rt = LlamaCppRuntime()                # the course model, settings from the environment
+>>> rt.complete("The capital of France is", max_tokens=8).text
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from edgeagents.errors import (
+    BackendError,
+    CorruptModelError,
+    EdgeAgentsError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    RuntimeClosedError,
+    RuntimeUnavailableError,
+    ToolCallError,
+)
+from edgeagents.models.course import ModelSpec, resolve_model
+from edgeagents.runtimes import requests as rq
+from edgeagents.runtimes.base import (
+    Health,
+    Message,
+    Result,
+    RuntimeInfo,
+    Stopwatch,
+    Stream,
+    StreamChunk,
+    TokenLogprob,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+    Usage,
+)
+from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, Segment, render_chat
+from edgeagents.runtimes.toolcalls import parse_call_json, parse_tool_calls
+from edgeagents.settings import load_settings
+
+CAPABILITIES = frozenset(
+    {"complete", "chat", "stream", "json_schema", "grammar", "tools_forced", "tools_auto", "logprobs", "score"}
+)
+
+
+def _import_llama_cpp():  # noqa: ANN202
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - the default install has it
+        raise RuntimeUnavailableError(
+            f"llama-cpp-python is not installed ({exc}).", hint="Run `make setup`, or pip install llama-cpp-python."
+        ) from None
+    return llama_cpp
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max()
+    return shifted - np.log(np.exp(shifted).sum())
+
+
+class LlamaCppRuntime:
+    """The course model (or any GGUF) running in-process with llama.cpp.
+
+    Args:
+        model: ``None`` or ``"course"`` for the course model, ``"base"`` for the plain base
+            model, a path to a ``.gguf`` file, or a :class:`ModelSpec` (file + optional LoRA adapter).
+        n_ctx: context window in tokens (default ``EDGEAGENTS_N_CTX`` or 2048).
+        n_threads: decode threads (default ``EDGEAGENTS_THREADS``: see :mod:`edgeagents.settings`).
+        n_threads_batch: prompt-processing threads (default ``EDGEAGENTS_BATCH_THREADS``).
+        n_batch: prompt tokens evaluated per step.
+        seed: default sampling seed; each request can pass its own.
+    """
+
+    name = "llama.cpp"
+
+    def __init__(
+        self,
+        model: ModelSpec | str | Path | None = None,
+        *,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        n_threads_batch: int | None = None,
+        n_batch: int = 256,
+        seed: int = 0,
+    ) -> None:
+        settings = load_settings()
+        self.spec = resolve_model(model)
+        self.n_ctx = int(n_ctx or settings.n_ctx)
+        self.n_threads = int(n_threads or settings.n_threads)
+        self.n_threads_batch = int(n_threads_batch or n_threads or settings.n_threads_batch)
+        if self.n_ctx < 64:
+            raise InvalidRequestError(f"n_ctx={self.n_ctx} is too small; use at least 64 tokens.")
+        self.seed = seed
+        llama_cpp = _import_llama_cpp()
+        self._llama_cpp = llama_cpp
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.spec.path),
+                lora_path=str(self.spec.adapter_path) if self.spec.adapter_path else None,
+                n_ctx=self.n_ctx,
+                n_batch=min(n_batch, self.n_ctx),
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads_batch,
+                seed=seed,
+                logits_all=False,
+                verbose=False,
+            )
+        except ValueError as exc:
+            raise CorruptModelError(f"llama.cpp could not load {self.spec.label}: {exc}") from None
+        self._vocab = self._llm.n_vocab()
+        self._eog = {self._llm.token_eos()}
+        end_ids = self._llm.tokenize(END.encode(), add_bos=False, special=True)
+        if len(end_ids) == 1:
+            self._eog.add(end_ids[0])
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._closed = False
+
+    # ------------------------------------------------------------------ helpers
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeClosedError(f"This {self.name} runtime was closed.")
+
+    def tokenize(self, text: str, *, add_bos: bool = True, special: bool = False) -> list[int]:
+        """Token ids of ``text`` as the model sees it (with ``<bos>`` first by default)."""
+        self._check_open()
+        rq.check_text(text, "text", allow_empty=True)
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        self._check_open()
+        return self._llm.detokenize(list(tokens), special=True).decode("utf-8", errors="replace")
+
+    def token_pieces(self, text: str) -> list[str]:
+        """Each token of ``text`` as a string, to see how the tokenizer splits it."""
+        return [self.detokenize([t]) for t in self.tokenize(text, add_bos=False)]
+
+    def _segments_to_tokens(self, segments: Sequence[Segment]) -> list[int]:
+        tokens = [self._llm.token_bos()]
+        for seg in segments:
+            if seg.text:
+                tokens += self._llm.tokenize(seg.text.encode("utf-8"), add_bos=False, special=seg.special)
+        return tokens
+
+    def _compile_grammar(self, gbnf: str):  # noqa: ANN202
+        """Check a GBNF grammar with llama.cpp before use (an invalid one would crash the sampler)."""
+        lc = self._llama_cpp
+        sampler = lc.llama_sampler_init_grammar(self._llm._model.vocab, gbnf.encode("utf-8"), b"root")
+        if not sampler:
+            raise InvalidRequestError(
+                "llama.cpp rejected the grammar (see the GBNF syntax: rules are `name ::= ...`, the first is `root`).",
+                hint="Check the grammar text, or pass json_schema=... and let the library write the grammar.",
+            )
+        lc.llama_sampler_free(sampler)
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        return LlamaGrammar.from_string(gbnf, verbose=False)
+
+    def _schema_grammar(self, schema: dict[str, Any]):  # noqa: ANN202
+        from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+        try:
+            gbnf = json_schema_to_gbnf(json.dumps(schema))
+        except Exception as exc:  # the converter raises assorted errors on schemas it cannot express
+            raise InvalidRequestError(
+                f"This JSON schema cannot be turned into a grammar: {exc}",
+                hint="Use plain types, properties, required, enum, arrays and $defs.",
+            ) from None
+        return self._compile_grammar(gbnf)
+
+    def _last_logprobs(self) -> np.ndarray:
+        ptr = self._llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+        logits = np.ctypeslib.as_array(ptr, shape=(self._vocab,)).astype(np.float64)
+        return _log_softmax(logits)
+
+    def _piece(self, token: int) -> str:
+        return self._llm.detokenize([token]).decode("utf-8", errors="replace")
+
+    # ------------------------------------------------------------------ generation
+    def _generate(
+        self,
+        tokens: list[int],
+        *,
+        max_tokens: int,
+        temperature: float,
+        top_p: float,
+        top_k: int,
+        min_p: float,
+        repeat_penalty: float,
+        seed: int | None,
+        stop: Sequence[str],
+        grammar: Any,
+        logprobs: int | None,
+        prefix_text: str = "",
+        keep_stop: Sequence[str] = (),
+    ) -> Iterator[StreamChunk | Result]:
+        """The one generation loop. Yields text chunks, then the :class:`Result`."""
+        if len(tokens) + max_tokens > self.n_ctx:
+            from edgeagents.errors import ContextOverflowError
+
+            raise ContextOverflowError(len(tokens), max_tokens, self.n_ctx)
+        llm = self._llm
+        self._take_lock()
+        generation = self._generation
+        owned = True
+        try:
+            llm.set_seed(self.seed if seed is None else seed)
+            watch = Stopwatch()
+            out_tokens: list[int] = []
+            token_logprobs: list[TokenLogprob] = []
+            data = bytearray()
+            emitted = 0
+            finish = "length"
+            if prefix_text:
+                yield StreamChunk(prefix_text)
+            hold = max((len(s) for s in stop), default=0)
+            gen = llm.generate(
+                tokens,
+                temp=temperature,
+                top_p=top_p,
+                top_k=top_k,
+                min_p=min_p,
+                repeat_penalty=repeat_penalty,
+                grammar=grammar,
+            )
+            text = ""
+            try:
+                for token in gen:
+                    if self._generation != generation:
+                        owned = False
+                        raise InvalidRequestError(
+                            "This stream was interrupted by a newer request on the same runtime.",
+                            hint="Finish reading one stream before starting the next request.",
+                        )
+                    watch.mark_token()
+                    if token in self._eog:
+                        finish = "stop"
+                        break
+                    out_tokens.append(token)
+                    if logprobs is not None:
+                        lp = self._last_logprobs()
+                        top_ids = np.argsort(lp)[::-1][: max(0, logprobs)]
+                        token_logprobs.append(
+                            TokenLogprob(
+                                self._piece(token),
+                                float(lp[token]),
+                                tuple((self._piece(int(i)), float(lp[i])) for i in top_ids),
+                            )
+                        )
+                    data += llm.detokenize([token])
+                    text = data.decode("utf-8", errors="ignore")
+                    hit = next((s for s in stop if s in text), None)
+                    if hit is not None:
+                        cut = text.index(hit) + (len(hit) if hit in keep_stop else 0)
+                        text = text[:cut]
+                        finish = "stop"
+                        break
+                    if len(out_tokens) >= max_tokens:
+                        break
+                    safe = len(text) - hold if hold else len(text)
+                    # hold back what could be the start of a stop string
+                    if safe > emitted:
+                        yield StreamChunk(text[emitted:safe])
+                        emitted = safe
+            finally:
+                gen.close()
+            if emitted < len(text):
+                yield StreamChunk(text[emitted:])
+            timings = watch.timings(len(tokens), len(out_tokens))
+            yield Result(
+                text=prefix_text + text,
+                finish_reason=finish,  # type: ignore[arg-type]
+                usage=Usage(len(tokens), len(out_tokens)),
+                timings=timings,
+                model=self.spec.label,
+                runtime=self.name,
+                logprobs=tuple(token_logprobs),
+            )
+        except EdgeAgentsError:
+            raise
+        except Exception as exc:  # llama.cpp failed underneath us
+            raise BackendError(f"llama.cpp failed while generating: {exc}") from exc
+        finally:
+            if owned and self._generation == generation:
+                self._owner = None
+                self._lock.release()
+
+    def _take_lock(self) -> None:
+        """Serialise requests. A stream left half-read in the same thread is cancelled, not waited for."""
+        me = threading.get_ident()
+        if not self._lock.acquire(timeout=0):
+            if getattr(self, "_owner", None) == me:
+                self._generation += 1  # the abandoned stream notices and stops
+            elif not self._lock.acquire(timeout=600):
+                raise BackendError("The runtime stayed busy for 10 minutes; another request holds it.")
+            else:
+                self._generation += 1
+                self._owner = me
+                return
+        else:
+            self._generation += 1
+        self._owner = me
+
+    def _options(self, options: dict[str, Any]) -> dict[str, Any]:
+        known = {
+            "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
+            "json_schema", "grammar", "logprobs", "response_format",
+        }
+        unknown = set(options) - known
+        if unknown:
+            raise InvalidRequestError(
+                f"Unknown option(s) {sorted(unknown)} for {self.name}.", hint=f"Known options: {sorted(known)}."
+            )
+        max_tokens = rq.check_max_tokens(options.get("max_tokens", 256))
+        temperature = options.get("temperature", 0.0)
+        top_p = options.get("top_p", 0.95)
+        top_k = options.get("top_k", 40)
+        rq.check_sampling(temperature, top_p, top_k)
+        stop = options.get("stop") or []
+        if isinstance(stop, str):
+            stop = [stop]
+        for s in stop:
+            rq.check_text(s, "stop string", allow_empty=True)
+            if not s:
+                raise InvalidRequestError("A stop string is empty.", hint="Remove it, or use e.g. stop=['\\n'].")
+        schema = options.get("json_schema")
+        if schema is None:
+            schema = rq.schema_from_response_format(options.get("response_format"))
+        grammar = None
+        if schema is not None and options.get("grammar") is not None:
+            raise InvalidRequestError("Pass json_schema or grammar, not both.")
+        if schema is not None:
+            grammar = self._schema_grammar(rq.check_json_schema(schema))
+        elif options.get("grammar") is not None:
+            gbnf = rq.check_text(options["grammar"], "grammar")
+            grammar = self._compile_grammar(gbnf)
+        logprobs = options.get("logprobs")
+        if logprobs is True:
+            logprobs = 0
+        if logprobs is not None and (not isinstance(logprobs, int) or logprobs < 0 or logprobs > 20):
+            raise InvalidRequestError("logprobs must be True or a number of alternatives from 0 to 20.")
+        return {
+            "max_tokens": max_tokens,
+            "temperature": float(temperature),
+            "top_p": float(top_p),
+            "top_k": int(top_k),
+            "min_p": float(options.get("min_p", 0.05)),
+            "repeat_penalty": float(options.get("repeat_penalty", 1.0)),
+            "seed": options.get("seed"),
+            "stop": list(stop),
+            "grammar": grammar,
+            "logprobs": logprobs,
+        }
+
+    # ------------------------------------------------------------------ completion
+    def complete_stream(self, prompt: str, **options: Any) -> Stream:
+        """Continue ``prompt`` token by token. Options: max_tokens (256), temperature (0 = greedy),
+        top_p, top_k, min_p, repeat_penalty, seed, stop, json_schema, grammar, logprobs."""
+        self._check_open()
+        rq.check_text(prompt)
+        opts = self._options(options)
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        return Stream(self._generate(tokens, **opts))
+
+    def complete(self, prompt: str, **options: Any) -> Result:
+        stream = self.complete_stream(prompt, **options)
+        stream.text()
+        assert stream.result is not None
+        return stream.result
+
+    # ------------------------------------------------------------------ chat
+    def _chat_plan(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, tool_choice: ToolChoice, options: dict
+    ) -> tuple[list[int], dict[str, Any], str, list[ToolSpec], str]:
+        self._check_open()
+        msgs = rq.check_messages(messages)
+        specs = rq.check_tools(tools)
+        mode, forced = rq.resolve_tool_choice(specs, tool_choice)
+        opts = self._options(options)
+        shown = specs if mode != "none" else []
+        segments = render_chat(msgs, shown)
+        prefix = ""
+        if mode in ("named", "required"):
+            if opts["grammar"] is not None:
+                raise InvalidRequestError("A forced tool call cannot also take json_schema or grammar.")
+            chosen = [t for t in specs if mode == "required" or t["function"]["name"] == forced]
+            call_schemas = [
+                {
+                    "type": "object",
+                    "properties": {
+                        "name": {"const": t["function"]["name"]},
+                        "arguments": t["function"].get("parameters") or {"type": "object"},
+                    },
+                    "required": ["name", "arguments"],
+                }
+                for t in chosen
+            ]
+            schema = call_schemas[0] if len(call_schemas) == 1 else {"anyOf": call_schemas}
+            opts["grammar"] = self._schema_grammar(schema)
+            prefix = TOOL_CALL_OPEN
+            segments = [*segments, Segment(TOOL_CALL_OPEN)]
+        elif mode == "auto":
+            opts["stop"] = [*opts["stop"], TOOL_CALL_CLOSE]
+        tokens = self._segments_to_tokens(segments)
+        return tokens, opts, mode, specs, prefix
+
+    def _finish_chat(self, result: Result, mode: str, specs: list[ToolSpec]) -> Result:
+        text = result.text
+        calls: list[ToolCall] = []
+        if mode in ("named", "required"):
+            if result.finish_reason == "length":
+                raise ToolCallError(
+                    "The forced tool call ran out of tokens before its JSON closed.",
+                    raw=text,
+                    hint="Raise max_tokens for tool calls with long arguments.",
+                )
+            body = text[len(TOOL_CALL_OPEN):]
+            calls = [parse_call_json(body, specs, raw=text)]
+            text = ""
+        elif mode == "auto" and TOOL_CALL_OPEN in text:
+            if TOOL_CALL_CLOSE not in text and result.finish_reason == "stop":
+                text += TOOL_CALL_CLOSE  # the stop string was the closing tag
+            text, calls = parse_tool_calls(text, specs)
+        if calls:
+            from dataclasses import replace
+
+            return replace(result, text=text, tool_calls=tuple(calls), finish_reason="tool_calls")
+        return result
+
+    def chat_stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: ToolChoice = "auto",
+        **options: Any,
+    ) -> Stream:
+        """Stream a reply to a conversation in the course chat format.
+
+        Tool calls are parsed when the stream ends: ``stream.result.tool_calls``.
+        """
+        tokens, opts, mode, specs, prefix = self._chat_plan(messages, tools, tool_choice, options)
+        keep = (TOOL_CALL_CLOSE,) if mode == "auto" else ()
+
+        def run() -> Iterator[StreamChunk | Result]:
+            for item in self._generate(tokens, prefix_text=prefix, keep_stop=keep, **opts):
+                if isinstance(item, Result):
+                    yield self._finish_chat(item, mode, specs)
+                else:
+                    yield item
+
+        return Stream(run())
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: ToolChoice = "auto",
+        **options: Any,
+    ) -> Result:
+        """Reply to a conversation. With ``tools``: ``tool_choice="auto"`` lets the model decide;
+        a tool name (or ``"required"``) forces a call whose arguments a grammar keeps valid."""
+        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
+        stream.text()
+        assert stream.result is not None
+        return stream.result
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        """Total log-probability of each continuation after ``prompt`` (higher is likelier).
+
+        This is how a base model can *choose* among fixed options: score each, take the best.
+        """
+        self._check_open()
+        rq.check_text(prompt)
+        if isinstance(continuations, str) or not continuations:
+            raise InvalidRequestError("continuations must be a non-empty list of strings.")
+        conts = [rq.check_text(c, "continuation") for c in continuations]
+        prefix = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        cont_tokens = [self._llm.tokenize(c.encode("utf-8"), add_bos=False, special=False) for c in conts]
+        longest = max(len(c) for c in cont_tokens)
+        if len(prefix) + longest > self.n_ctx:
+            from edgeagents.errors import ContextOverflowError
+
+            raise ContextOverflowError(len(prefix), longest, self.n_ctx)
+        llm = self._llm
+        self._take_lock()
+        generation = self._generation
+        try:
+            llm.reset()
+            llm.eval(prefix)
+            first = self._last_logprobs()
+            scores = []
+            for toks in cont_tokens:
+                lp, total = first, 0.0
+                for i, tok in enumerate(toks):
+                    total += float(lp[tok])
+                    if i + 1 < len(toks):
+                        llm.eval([tok])
+                        lp = self._last_logprobs()
+                scores.append(total)
+                # rewind to the end of the prompt for the next continuation
+                if len(toks) > 1 and not llm._ctx.kv_cache_seq_rm(-1, len(prefix), -1):
+                    llm.reset()
+                    llm.eval(prefix)
+                llm.n_tokens = len(prefix)
+            llm.reset()  # the next generation must not trust these logits
+            return scores
+        except EdgeAgentsError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"llama.cpp failed while scoring: {exc}") from exc
+        finally:
+            if self._generation == generation:
+                self._owner = None
+                self._lock.release()
+
+    # ------------------------------------------------------------------ lifecycle
+    def health(self) -> Health:
+        if self._closed:
+            return Health(False, "closed")
+        watch = Stopwatch()
+        try:
+            self._llm.tokenize(b"ping", add_bos=False)
+        except Exception as exc:  # pragma: no cover - would mean a broken model
+            return Health(False, f"tokenizer failed: {exc}")
+        return Health(True, f"{self.spec.label} loaded in-process", watch.timings(0, 0).total_s)
+
+    def info(self) -> RuntimeInfo:
+        import llama_cpp
+
+        return RuntimeInfo(
+            runtime=self.name,
+            model=self.spec.label,
+            context_length=self.n_ctx,
+            capabilities=CAPABILITIES,
+            details={
+                "model_path": str(self.spec.path),
+                "adapter_path": str(self.spec.adapter_path) if self.spec.adapter_path else None,
+                "is_base_model": self.spec.is_base_model,
+                "file_size_mb": round(self.spec.path.stat().st_size / 1e6, 1),
+                "n_threads": self.n_threads,
+                "n_threads_batch": self.n_threads_batch,
+                "vocab_size": self._vocab,
+                "llama_cpp_python": llama_cpp.__version__,
+                "closed": self._closed,
+            },
+        )
+
+    def close(self) -> None:
+        """Free the model. Safe to call twice; later requests raise :class:`RuntimeClosedError`."""
+        if not self._closed:
+            self._closed = True
+            self._llm.close()
+
+    def __enter__(self) -> "LlamaCppRuntime":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{self.n_threads} thread(s), n_ctx={self.n_ctx}"
+        return f"<LlamaCppRuntime {self.spec.label}: {state}>"
+
+
+__all__ = ["LlamaCppRuntime", "ModelNotFoundError"]

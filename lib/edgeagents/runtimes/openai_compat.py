@@ -1,0 +1,298 @@
+"""Any OpenAI-compatible endpoint behind the course's runtime interface.
+
+llama.cpp's server, Ollama (``/v1``), vLLM, LM Studio, and cloud APIs all speak the same
+chat-completions protocol, so one class serves them all. The API key is read from an
+environment variable (never written in a notebook).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, Sequence
+
+from edgeagents.errors import (
+    BackendError,
+    ContextOverflowError,
+    EdgeAgentsError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    RuntimeClosedError,
+    RuntimeUnavailableError,
+    UnsupportedFeatureError,
+)
+from edgeagents.runtimes import requests as rq
+from edgeagents.runtimes.base import (
+    Health,
+    Message,
+    Result,
+    RuntimeInfo,
+    Stopwatch,
+    Stream,
+    StreamChunk,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+    Usage,
+)
+from edgeagents.runtimes.toolcalls import parse_call_json
+
+CAPABILITIES = frozenset({"complete", "chat", "stream", "json_schema", "tools_forced", "tools_auto"})
+
+
+class OpenAICompatRuntime:
+    """A model behind an OpenAI-compatible HTTP endpoint.
+
+    Args:
+        base_url: e.g. ``http://127.0.0.1:8080/v1``; default ``$OPENAI_BASE_URL``.
+        model: the model name the server knows.
+        api_key_env: the environment variable that holds the key (servers on your machine ignore it).
+        timeout: seconds before a request fails with a typed error instead of hanging.
+    """
+
+    name = "openai-compatible"
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        model: str | None = None,
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 60.0,
+        max_retries: int = 0,
+        name: str | None = None,
+    ) -> None:
+        try:
+            import openai
+        except ImportError:
+            raise RuntimeUnavailableError("The openai package is not installed.", hint="pip install openai") from None
+        self._openai = openai
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not self.base_url:
+            raise RuntimeUnavailableError(
+                "No endpoint configured.", hint="Pass base_url=... or set OPENAI_BASE_URL (and the API key variable)."
+            )
+        self.model = model or os.environ.get("OPENAI_MODEL") or ""
+        if name:
+            self.name = name
+        self.timeout = timeout
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=os.environ.get(api_key_env) or "not-needed-for-local-servers",
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self._closed = False
+
+    # --------------------------------------------------------------- errors
+    def _translate(self, exc: Exception) -> EdgeAgentsError:
+        o = self._openai
+        if isinstance(exc, EdgeAgentsError):
+            return exc
+        if isinstance(exc, o.APITimeoutError):
+            return RuntimeUnavailableError(
+                f"{self.base_url} did not answer within {self.timeout:.0f} s.", hint="Is the server busy or stuck?"
+            )
+        if isinstance(exc, o.APIConnectionError):
+            return RuntimeUnavailableError(
+                f"Nothing answers at {self.base_url}.", hint="Start the server first, or check base_url and the port."
+            )
+        if isinstance(exc, o.NotFoundError):
+            return ModelNotFoundError(
+                f"{self.base_url} does not know the model {self.model!r}.",
+                hint="List the server's models with runtime.models().",
+            )
+        if isinstance(exc, o.BadRequestError):
+            text = str(exc)
+            if "context" in text.lower() and ("length" in text.lower() or "window" in text.lower() or "exceed" in text.lower()):
+                err = InvalidRequestError(f"The server says the request does not fit its context: {text[:300]}")
+                err.__class__ = ContextOverflowError  # keep the type learners catch
+                return err
+            return InvalidRequestError(f"The server rejected the request: {text[:300]}")
+        if isinstance(exc, o.APIStatusError):
+            return BackendError(f"The server failed with HTTP {exc.status_code}: {str(exc)[:300]}")
+        return BackendError(f"The request to {self.base_url} failed: {type(exc).__name__}: {exc}")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeClosedError(f"This {self.name} runtime was closed.")
+
+    # --------------------------------------------------------------- requests
+    def _params(self, options: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": self.model, "max_tokens": rq.check_max_tokens(options.pop("max_tokens", 256))}
+        params["temperature"] = options.pop("temperature", 0.0)
+        for key in ("top_p", "seed", "stop"):
+            if key in options:
+                params[key] = options.pop(key)
+        schema = options.pop("json_schema", None)
+        if schema is not None:
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": rq.check_json_schema(schema)},
+            }
+        if "response_format" in options:
+            params["response_format"] = options.pop("response_format")
+        for unsupported in ("grammar", "logprobs", "top_k", "min_p", "repeat_penalty"):
+            if options.pop(unsupported, None) is not None:
+                raise UnsupportedFeatureError(f"{unsupported} is not part of the OpenAI protocol used by {self.name}.")
+        if options:
+            raise InvalidRequestError(f"Unknown option(s) {sorted(options)}.")
+        return params
+
+    def _result(self, text: str, finish: str | None, usage: Any, watch: Stopwatch, calls: list[ToolCall], n_chunks: int) -> Result:
+        prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
+        completion_tokens = getattr(usage, "completion_tokens", 0) or n_chunks
+        return Result(
+            text=text,
+            finish_reason="tool_calls" if calls else ("length" if finish == "length" else "stop"),
+            usage=Usage(prompt_tokens, completion_tokens),
+            timings=watch.timings(prompt_tokens, completion_tokens),
+            model=self.model,
+            runtime=self.name,
+            tool_calls=tuple(calls),
+        )
+
+    def chat_stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: ToolChoice = "auto",
+        **options: Any,
+    ) -> Stream:
+        self._check_open()
+        msgs = rq.check_messages(messages)
+        specs = rq.check_tools(tools)
+        mode, forced = rq.resolve_tool_choice(specs, tool_choice)
+        params = self._params(dict(options))
+        if specs and mode != "none":
+            params["tools"] = specs
+            params["tool_choice"] = (
+                {"type": "function", "function": {"name": forced}} if mode == "named" else mode
+            )
+
+        def run() -> Iterator[StreamChunk | Result]:
+            watch = Stopwatch()
+            text, finish, usage, n = "", None, None, 0
+            pieces: dict[int, dict[str, str]] = {}
+            try:
+                stream = self._client.chat.completions.create(
+                    messages=msgs, stream=True, stream_options={"include_usage": True}, **params
+                )
+                for chunk in stream:
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    delta = choice.delta
+                    if delta.content:
+                        watch.mark_token()
+                        n += 1
+                        text += delta.content
+                        yield StreamChunk(delta.content)
+                    for tc in delta.tool_calls or []:
+                        watch.mark_token()
+                        slot = pieces.setdefault(tc.index, {"name": "", "arguments": ""})
+                        if tc.function and tc.function.name:
+                            slot["name"] += tc.function.name
+                        if tc.function and tc.function.arguments:
+                            slot["arguments"] += tc.function.arguments
+                    finish = choice.finish_reason or finish
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            calls = [
+                parse_call_json('{"name": %s, "arguments": %s}' % (_q(p["name"]), p["arguments"] or "{}"), specs)
+                for _, p in sorted(pieces.items())
+            ]
+            yield self._result(text, finish, usage, watch, calls, n)
+
+        return Stream(run())
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: ToolChoice = "auto",
+        **options: Any,
+    ) -> Result:
+        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
+        stream.text()
+        assert stream.result is not None
+        return stream.result
+
+    def complete_stream(self, prompt: str, **options: Any) -> Stream:
+        self._check_open()
+        rq.check_text(prompt)
+        params = self._params(dict(options))
+        params.pop("response_format", None)
+
+        def run() -> Iterator[StreamChunk | Result]:
+            watch = Stopwatch()
+            text, finish, usage, n = "", None, None, 0
+            try:
+                for chunk in self._client.completions.create(prompt=prompt, stream=True, **params):
+                    if getattr(chunk, "usage", None) is not None:
+                        usage = chunk.usage
+                    if not chunk.choices:
+                        continue
+                    piece = chunk.choices[0].text or ""
+                    if piece:
+                        watch.mark_token()
+                        n += 1
+                        text += piece
+                        yield StreamChunk(piece)
+                    finish = chunk.choices[0].finish_reason or finish
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            yield self._result(text, finish, usage, watch, [], n)
+
+        return Stream(run())
+
+    def complete(self, prompt: str, **options: Any) -> Result:
+        stream = self.complete_stream(prompt, **options)
+        stream.text()
+        assert stream.result is not None
+        return stream.result
+
+    def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        raise UnsupportedFeatureError(
+            f"{self.name} does not expose prompt log-probabilities.", hint="Use LlamaCppRuntime for scoring."
+        )
+
+    def models(self) -> list[str]:
+        self._check_open()
+        try:
+            return [m.id for m in self._client.models.list()]
+        except Exception as exc:
+            raise self._translate(exc) from exc
+
+    def health(self) -> Health:
+        if self._closed:
+            return Health(False, "closed")
+        watch = Stopwatch()
+        try:
+            models = self.models()
+        except EdgeAgentsError as exc:
+            return Health(False, exc.message, watch.timings(0, 0).total_s)
+        return Health(True, f"{len(models)} model(s) at {self.base_url}", watch.timings(0, 0).total_s)
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(self.name, self.model, 0, CAPABILITIES, {"base_url": self.base_url})
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> "OpenAICompatRuntime":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _q(text: str) -> str:
+    import json
+
+    return json.dumps(text)

@@ -1,0 +1,170 @@
+"""Checks every runtime applies to a request before sending it anywhere.
+
+Runtimes call these first, so bad input gets the same typed error on every backend.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from edgeagents.errors import InvalidRequestError, ToolCallError
+from edgeagents.runtimes.base import Message, ToolChoice, ToolSpec
+
+VALID_ROLES = {"system", "user", "assistant", "tool"}
+
+
+def check_text(text: Any, what: str = "prompt", *, allow_empty: bool = False) -> str:
+    """A prompt must be a non-empty str, encodable as UTF-8, without NUL characters."""
+    if not isinstance(text, str):
+        raise InvalidRequestError(
+            f"The {what} must be text (str), not {type(text).__name__}.",
+            hint=f"Pass the {what} as a Python string.",
+        )
+    if not allow_empty and not text.strip():
+        raise InvalidRequestError(f"The {what} is empty.", hint=f"Write something in the {what}.")
+    if "\x00" in text:
+        raise InvalidRequestError(
+            f"The {what} contains a NUL character (\\x00), which no tokenizer accepts.",
+            hint="Remove NUL characters, e.g. text.replace('\\x00', '').",
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequestError(
+            f"The {what} is not valid Unicode: {exc.reason} at position {exc.start}.",
+            hint="This usually means a lone surrogate; clean the text with "
+            "text.encode('utf-8', 'replace').decode('utf-8').",
+        ) from None
+    return text
+
+
+def check_max_tokens(max_tokens: Any) -> int:
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise InvalidRequestError(f"max_tokens must be an int, not {max_tokens!r}.")
+    if max_tokens <= 0:
+        raise InvalidRequestError(
+            f"max_tokens must be at least 1, not {max_tokens}.", hint="Ask for 1 or more new tokens."
+        )
+    return max_tokens
+
+
+def check_sampling(temperature: Any, top_p: Any, top_k: Any) -> None:
+    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature < 0:
+        raise InvalidRequestError(f"temperature must be a number >= 0, not {temperature!r}.")
+    if not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
+        raise InvalidRequestError(f"top_p must be in (0, 1], not {top_p!r}.")
+    if not isinstance(top_k, int) or top_k < 0:
+        raise InvalidRequestError(f"top_k must be an int >= 0 (0 means no limit), not {top_k!r}.")
+
+
+def check_messages(messages: Any) -> list[Message]:
+    """Messages must be a non-empty list of OpenAI-shaped dicts with known roles."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
+        raise InvalidRequestError(
+            "messages must be a non-empty list of {'role': ..., 'content': ...} dicts.",
+            hint='Example: [{"role": "user", "content": "Hello"}]',
+        )
+    out: list[Message] = []
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict) or "role" not in msg:
+            raise InvalidRequestError(f"messages[{i}] is not a dict with a 'role'.")
+        role = msg["role"]
+        if role not in VALID_ROLES:
+            raise InvalidRequestError(
+                f"messages[{i}] has role {role!r}; roles are system, user, assistant and tool."
+            )
+        content = msg.get("content")
+        has_calls = bool(msg.get("tool_calls"))
+        if content is None and not has_calls:
+            raise InvalidRequestError(f"messages[{i}] ({role}) has no content.")
+        if content is not None:
+            check_text(content, f"content of messages[{i}]", allow_empty=has_calls or role == "tool")
+        out.append(msg)
+    if not any(m["role"] == "user" for m in out):
+        raise InvalidRequestError("The conversation has no user message.", hint="Add {'role': 'user', 'content': ...}.")
+    return out
+
+
+def tool_names(tools: Sequence[ToolSpec] | None) -> list[str]:
+    return [t["function"]["name"] for t in tools or []]
+
+
+def check_tools(tools: Any) -> list[ToolSpec]:
+    if tools is None:
+        return []
+    if not isinstance(tools, Sequence) or isinstance(tools, (str, bytes)):
+        raise InvalidRequestError("tools must be a list of OpenAI tool dicts.")
+    out = []
+    for i, tool in enumerate(tools):
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise InvalidRequestError(
+                f"tools[{i}] is not {{'type': 'function', 'function': {{'name': ..., 'parameters': ...}}}}."
+            )
+        params = fn.get("parameters", {"type": "object", "properties": {}})
+        if not isinstance(params, dict):
+            raise InvalidRequestError(f"tools[{i}] ({fn['name']}) has parameters that are not a JSON schema dict.")
+        out.append({"type": "function", "function": {**fn, "parameters": params}})
+    return out
+
+
+def resolve_tool_choice(tools: Sequence[ToolSpec], tool_choice: ToolChoice) -> tuple[str, str | None]:
+    """Normalise ``tool_choice`` into (mode, forced tool name). Mode is auto, none, required or named."""
+    if not tools:
+        if tool_choice in ("auto", "none", None):
+            return "none", None
+        raise InvalidRequestError("tool_choice was given but no tools were.", hint="Pass tools=[...] as well.")
+    names = tool_names(tools)
+    if tool_choice in (None, "auto"):
+        return "auto", None
+    if tool_choice in ("none", "required"):
+        return str(tool_choice), None
+    if isinstance(tool_choice, dict):
+        name = (tool_choice.get("function") or {}).get("name")
+    else:
+        name = tool_choice
+    if not isinstance(name, str) or name not in names:
+        raise ToolCallError(
+            f"tool_choice names {name!r}, which is not one of the tools: {', '.join(names)}.",
+            tool_name=name if isinstance(name, str) else None,
+            hint="Name one of the tools you passed.",
+        )
+    return "named", name
+
+
+def check_json_schema(schema: Any) -> dict[str, Any]:
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequestError(f"json_schema is not valid JSON: {exc.msg}.") from None
+    if not isinstance(schema, dict) or not schema:
+        raise InvalidRequestError(
+            "json_schema must be a non-empty JSON schema dict.",
+            hint='Example: {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}',
+        )
+    known = {"object", "array", "string", "number", "integer", "boolean", "null"}
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
+    for k in kinds:
+        if k not in known:
+            raise InvalidRequestError(f"json_schema has unknown type {k!r}; JSON schema types are {sorted(known)}.")
+    return schema
+
+
+def schema_from_response_format(response_format: Any) -> dict[str, Any] | None:
+    """Accept OpenAI's ``response_format`` ({"type": "json_schema", "json_schema": {"schema": ...}})."""
+    if response_format is None:
+        return None
+    if not isinstance(response_format, dict):
+        raise InvalidRequestError("response_format must be a dict.")
+    kind = response_format.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return response_format.get("schema") or {"type": "object"}
+    if kind == "json_schema":
+        inner = response_format.get("json_schema") or {}
+        return check_json_schema(inner.get("schema", inner))
+    raise InvalidRequestError(f"response_format type {kind!r} is not text, json_object or json_schema.")
