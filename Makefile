@@ -26,7 +26,7 @@ test: setup
 	$(MAKE) test-lib test-labs binder-check
 
 test-lib:
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -m "not binder" tests
 
 test-labs:
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider labs/*.ipynb

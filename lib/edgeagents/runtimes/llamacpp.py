@@ -226,6 +226,10 @@ class LlamaCppRuntime:
             if prefix_text:
                 yield StreamChunk(prefix_text)
             hold = max((len(s) for s in stop), default=0)
+            # Evaluate the whole prompt every time. Reusing a cached prefix splits the prompt into
+            # different batches, and llama.cpp's batched and single-token kernels round differently:
+            # greedy output could then change between two identical requests.
+            llm.reset()
             gen = llm.generate(
                 tokens,
                 temp=temperature,

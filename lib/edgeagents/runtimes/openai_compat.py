@@ -193,8 +193,8 @@ class OpenAICompatRuntime:
                     for tc in delta.tool_calls or []:
                         watch.mark_token()
                         slot = pieces.setdefault(tc.index, {"name": "", "arguments": ""})
-                        if tc.function and tc.function.name:
-                            slot["name"] += tc.function.name
+                        if tc.function and tc.function.name and not slot["name"]:
+                            slot["name"] = tc.function.name  # some servers repeat the name in every chunk
                         if tc.function and tc.function.arguments:
                             slot["arguments"] += tc.function.arguments
                     finish = choice.finish_reason or finish
