@@ -297,11 +297,11 @@ def memory_rows(precisions: list[str] | None = None, *, n_ctx: int = 4096, ram_g
 __all__ = [
     "CATALOG",
     "DEFAULT_OVERHEAD_GB",
+    "PRECISIONS",
+    "SLM_MAX_PARAMS_B",
     "Fit",
     "ModelCard",
-    "PRECISIONS",
     "Precision",
-    "SLM_MAX_PARAMS_B",
     "available_ram_gb",
     "bits_per_weight",
     "catalog_rows",

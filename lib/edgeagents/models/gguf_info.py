@@ -150,7 +150,7 @@ def read_gguf(path: str | os.PathLike[str]) -> GGUFInfo:
         raise RuntimeUnavailableError("The gguf package is not installed.", hint="pip install gguf  (or `make setup`)") from None
     try:
         reader = GGUFReader(str(p))
-    except Exception as exc:  # the gguf package raises ValueError, struct errors... on a bad file
+    except Exception as exc:  # noqa: BLE001 - the gguf package raises ValueError, struct errors... on a bad file
         raise CorruptModelError(f"{p} is not a readable GGUF file ({type(exc).__name__}: {exc}).") from None
 
     meta: dict[str, Any] = {}
@@ -160,7 +160,7 @@ def read_gguf(path: str | os.PathLike[str]) -> GGUFInfo:
             continue
         try:
             value = fld.contents()
-        except Exception:  # an unusual field type: show that it exists
+        except Exception:  # noqa: BLE001 - an unusual field type: show that it exists
             value = "<unreadable>"
         if key == "tokenizer.chat_template" and isinstance(value, str):
             value = value[:200] + ("…" if len(value) > 200 else "")
@@ -240,6 +240,7 @@ def gguf_info(path: str | os.PathLike[str], *, isolated: bool = True, use_cache:
             [sys.executable, "-m", "edgeagents.models.gguf_info", str(p)],
             capture_output=True,
             text=True,
+            check=False,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")]))},
         )
         if proc.returncode != 0:
