@@ -54,8 +54,18 @@ def scatter(df: Any, x: str, y: str, title: str = "", *, color: str | None = Non
 
 
 def hline(fig: Any, y: float, label: str, *, dash: str = "dash", color: str = "#c53030") -> Any:
-    """Add a labelled horizontal reference line (a RAM limit, a budget) and return the figure."""
-    fig.add_hline(y=y, line_dash=dash, line_color=color, annotation_text=label, annotation_position="top left")
+    """Add a labelled horizontal reference line (a RAM limit, a budget) and return the figure.
+
+    Works on log axes too: plotly places shapes at data values but annotations at log10 values there.
+    """
+    import math
+
+    fig.add_hline(y=y, line_dash=dash, line_color=color)
+    on_log = fig.layout.yaxis.type == "log"
+    fig.add_annotation(
+        x=0, xref="x domain", y=math.log10(y) if on_log else y, yref="y",
+        text=label, showarrow=False, xanchor="left", yanchor="bottom", font={"color": color},
+    )
     return fig
 
 
