@@ -293,3 +293,19 @@ def test_grammar_policy_sends_a_grammar_and_checks_the_answer():
 def test_every_error_here_is_an_edgeagents_error():
     assert issubclass(InvalidRequestError, EdgeAgentsError)
     assert np.isfinite(band_score(ReflexThermostat(), seeds=[0], steps=4))
+
+
+def test_thermostat_prompt_ends_where_the_action_goes():
+    prompt = thermostat_prompt(18.44)
+    assert prompt.endswith("\n18.4 C:")
+    assert "17.5 C: heat" in prompt
+    assert thermostat_prompt("N/A", examples=()) == "N/A C:"
+
+
+def test_the_prior_is_scored_once_and_cached():
+    scorer = ScriptedScorer(lambda t, a: 0.0, prior={"heat": 2.0})
+    policy = ScoredPolicy(scorer, ["heat", "cool"], thermostat_prompt, baseline_prompt=thermostat_prompt("N/A"))
+    policy(18.0)
+    policy(25.0)
+    assert policy.prior == {"heat": 2.0, "cool": -1.0}
+    assert sum(prompt.endswith("N/A C:") for prompt, _ in scorer.calls) == 1

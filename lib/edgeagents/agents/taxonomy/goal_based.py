@@ -67,7 +67,14 @@ def _check_endpoints(grid: GridMap, start: Cell, goal: Cell) -> None:
             )
 
 
-def a_star(grid: GridMap, start: Cell | None = None, goal: Cell | None = None, heuristic: Heuristic = manhattan, *, name: str = "A*") -> SearchResult:
+def a_star(
+    grid: GridMap,
+    start: Cell | None = None,
+    goal: Cell | None = None,
+    heuristic: Heuristic = manhattan,
+    *,
+    name: str = "A*",
+) -> SearchResult:
     """Cheapest path from ``start`` to ``goal`` (the map's own by default).
 
     Optimal whenever ``heuristic`` never over-estimates the true remaining cost.

@@ -81,7 +81,6 @@ def vacuum_animation(world: VacuumWorld, episode: VacuumEpisode, title: str = "V
 
 def route_figure(grid: GridMap, results: Sequence[SearchResult]):  # noqa: ANN201
     """The map (terrain cost) with each algorithm's path and the cells it expanded."""
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=len(results), subplot_titles=[
@@ -105,7 +104,6 @@ def route_figure(grid: GridMap, results: Sequence[SearchResult]):  # noqa: ANN20
 
 def bandit_figure(runs: Sequence[BanditRuns], best_rate: float, window: int = 50):  # noqa: ANN201
     """Learning curves (mean reward per round, smoothed) and cumulative regret, averaged over seeds."""
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=[f"clicks per round ({window}-round average)", "cumulative regret"])

@@ -50,7 +50,9 @@ class ThermostatRun:
     in_band_share: float
 
 
-def run_thermostat(policy: ThermostatRule, world: ThermostatWorld | None = None, *, seed: int = 0, steps: int = 96) -> ThermostatRun:
+def run_thermostat(
+    policy: ThermostatRule, world: ThermostatWorld | None = None, *, seed: int = 0, steps: int = 96
+) -> ThermostatRun:
     """Perceive-decide-act loop: read the temperature, ask ``policy``, apply the action; ``steps`` times.
 
     The score counts the temperatures *after* each action (what the policy caused).
@@ -71,7 +73,13 @@ def run_thermostat(policy: ThermostatRule, world: ThermostatWorld | None = None,
     return ThermostatRun(arr, acts, np.asarray(outside), share)
 
 
-def band_score(policy: ThermostatRule, *, seeds: range | list[int] = range(20), steps: int = 96, world: ThermostatWorld | None = None) -> float:
+def band_score(
+    policy: ThermostatRule,
+    *,
+    seeds: range | list[int] = range(20),
+    steps: int = 96,
+    world: ThermostatWorld | None = None,
+) -> float:
     """Mean share of steps in the comfort band over several seeded days."""
     return float(np.mean([run_thermostat(policy, world, seed=s, steps=steps).in_band_share for s in seeds]))
 
