@@ -28,9 +28,12 @@ test: setup
 test-lib:
 	$(PY) -m pytest -q -m "not binder" tests
 
+# Each notebook runs whole in one worker (--dist loadfile); two at a time, one llama.cpp thread each.
+NBVAL := -m pytest -q -n 2 --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 test-labs:
-	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider labs/*.ipynb
-	EDGEAGENTS_STRICT_CHECKS=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider labs/solutions/*.ipynb
+	EDGEAGENTS_THREADS=1 $(PY) $(NBVAL) labs/*.ipynb
+	EDGEAGENTS_THREADS=1 EDGEAGENTS_STRICT_CHECKS=1 $(PY) $(NBVAL) labs/solutions/*.ipynb
 
 binder-check:
 	$(PY) -m pytest -q -m binder tests/binder
