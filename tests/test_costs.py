@@ -13,6 +13,8 @@ from edgeagents.routing.costs import (
     compare_costs,
     load_cloud_prices,
     local_cost_per_1k,
+    max_requests_per_day,
+    seconds_for_request,
     share_handled_locally,
 )
 
@@ -75,3 +77,12 @@ def test_share_handled_locally_and_blend():
     assert blended_cost_per_1k(0.75, 1.0, 9.0) == pytest.approx(3.0)
     with pytest.raises(InvalidRequestError):
         blended_cost_per_1k(1.5, 1, 1)
+
+
+def test_seconds_and_capacity():
+    assert seconds_for_request(200, 40, prompt_tps=100, decode_tps=20) == pytest.approx(4.0)
+    assert max_requests_per_day(4.0) == pytest.approx(21_600)
+    with pytest.raises(InvalidRequestError):
+        seconds_for_request(10, 10, 0, 10)
+    with pytest.raises(InvalidRequestError):
+        max_requests_per_day(0)

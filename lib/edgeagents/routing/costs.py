@@ -124,6 +124,22 @@ class LocalCost:
         return self.energy_usd + self.hardware_usd
 
 
+def seconds_for_request(prompt_tokens: float, completion_tokens: float, prompt_tps: float, decode_tps: float) -> float:
+    """Estimated local seconds for a request of this size, from measured prompt and decode speeds."""
+    if prompt_tps <= 0 or decode_tps <= 0:
+        raise InvalidRequestError("prompt_tps and decode_tps must be positive (measure them first).")
+    if prompt_tokens < 0 or completion_tokens < 0:
+        raise InvalidRequestError("Token counts cannot be negative.")
+    return prompt_tokens / prompt_tps + completion_tokens / decode_tps
+
+
+def max_requests_per_day(seconds_per_request: float, parallel: int = 1) -> float:
+    """How many requests one machine can serve in a day at this latency (one at a time per slot)."""
+    if seconds_per_request <= 0 or parallel < 1:
+        raise InvalidRequestError("seconds_per_request must be positive and parallel at least 1.")
+    return 86_400 * parallel / seconds_per_request
+
+
 def local_cost_per_1k(seconds_per_request: float, assumptions: LocalAssumptions) -> LocalCost:
     """Cost of 1,000 local requests that each keep the machine busy ``seconds_per_request``."""
     if seconds_per_request < 0:
