@@ -65,11 +65,12 @@ def evaluate(
         from tqdm.auto import tqdm
 
         iterator = tqdm(requests, desc=classifier.name, leave=False)
-    predicted, seconds, scores = [], [], []
+    predicted, seconds, cpu, scores = [], [], [], []
     for r in iterator:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         p = classifier.p_llm([r.text])[0]
         seconds.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
         scores.append(p)
         predicted.append("llm" if p >= cut else "local")
     labels = [r.label for r in requests]
@@ -78,5 +79,7 @@ def evaluate(
     row = {"classifier": classifier.name, **routing_metrics(labels, predicted)}
     row["cost_saved"] = 1 - routed / all_llm if all_llm else 0.0
     row["routing_ms"] = 1000 * sum(seconds) / len(seconds) if seconds else 0.0
+    # CPU time is what the request costs on an idle machine; wall time also counts waiting for a busy CPU
+    row["routing_cpu_ms"] = 1000 * sum(cpu) / len(cpu) if cpu else 0.0
     row["p_llm"] = scores
     return row
