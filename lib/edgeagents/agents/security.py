@@ -15,7 +15,7 @@ from edgeagents.errors import InvalidRequestError
 MAX_INPUT_CHARS = 2000
 
 _EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
-_PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
+_PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SUSPICIOUS = [
     (re.compile(r"ignore (all |any )?(previous|prior|above) (instructions|rules)", re.I), "instruction override"),

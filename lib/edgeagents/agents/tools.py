@@ -76,8 +76,8 @@ TOOL_SPECS: dict[str, ToolSpec] = {s["function"]["name"]: s for s in [
     _spec("escalate_to_human", "Hand the conversation to a human agent when the customer is upset or asks for one.",
           {"customer_id": CUSTOMER_ID, "reason": {"type": "string", "minLength": 3, "maxLength": 200}},
           ["customer_id", "reason"]),
-    _spec("search_knowledge_base", "Search help articles: router, camera, returns, shipping, warranty, pairing.",
-          {"query": {"type": "string", "minLength": 2, "maxLength": 120}}, ["query"]),
+    _spec("search_knowledge_base", "Search the help articles for how-to questions and shop policies.",
+          {"query": {"type": "string", "minLength": 2, "maxLength": 40}}, ["query"]),
 ]}
 
 SENSITIVE_TOOLS = frozenset({"escalate_to_human", "run_system_diagnostics"})
