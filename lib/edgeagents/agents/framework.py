@@ -137,26 +137,44 @@ def _tool_mode(choice: Any) -> tuple[str, str | None]:
 
 
 # ---------------------------------------------------------------------- routing a base model
+TOOL_TOPICS: dict[str, str] = {
+    "get_current_time": "time", "lookup_customer": "customer", "lookup_order": "order",
+    "create_support_ticket": "ticket", "schedule_callback": "callback", "run_system_diagnostics": "diagnostics",
+    "escalate_to_human": "human", "search_knowledge_base": "article",
+}
+"""One plain word per course tool. A base model ranks ordinary words far better than snake_case names."""
+
 ROUTER_EXAMPLES = [
-    ("What day is it today?", "get_current_time"),
-    ("Look up customer C005 please.", "lookup_customer"),
-    ("Where is my parcel ORD-1004?", "lookup_order"),
-    ("Customer C001 has a broken plug, open a ticket.", "create_support_ticket"),
+    ("What day is it today?", "get_current_time"), ("Look up customer C005 please.", "lookup_customer"),
+    ("Where is my parcel ORD-1004?", "lookup_order"), ("Customer C001 has a broken plug, open a ticket.",
+                                                        "create_support_ticket"),
     ("Can someone phone C004 tomorrow?", "schedule_callback"),
     ("Is the device running low on memory?", "run_system_diagnostics"),
     ("I want to speak to a manager right now!", "escalate_to_human"),
     ("How long does shipping take?", "search_knowledge_base"),
+    ("Has order ORD-1003 been delivered?", "lookup_order"), ("What's the time in Riyadh?", "get_current_time"),
+    ("Which city is customer C002 in?", "lookup_customer"),
+    ("Raise an urgent ticket for C006, the router is dead.", "create_support_ticket"),
+    ("Please ring C003 back on 2026-11-30.", "schedule_callback"),
+    ("Check the CPU load of this box.", "run_system_diagnostics"),
+    ("Get a human on the line for C005, she is angry.", "escalate_to_human"),
+    ("How do I pair a sensor?", "search_knowledge_base"),
 ]
-"""One example request per course tool: the few-shot part of the router prompt."""
+"""Two example requests per course tool: the few-shot part of the router prompt."""
+
+
+def topic(name: str) -> str:
+    return TOOL_TOPICS.get(name, name.replace("_", " "))
 
 
 def router_prompt(request: str, tools: Sequence[ToolSpec]) -> str:
-    """The few-shot prompt the router scores tool names after (examples only for tools on offer)."""
+    """The few-shot prompt after which the router scores each tool's topic word.
+
+    Only examples of the tools on offer are shown (a specialist with three tools sees six examples).
+    """
     names = {t["function"]["name"] for t in tools}
-    listing = "\n".join(f"- {t['function']['name']}: {t['function'].get('description', '')}" for t in tools)
-    shots = "\n".join(f"Request: {q}\nTool: {n}" for q, n in ROUTER_EXAMPLES if n in names)
-    return (f"Pick the tool that serves each customer request.\nTools:\n{listing}\n\n{shots}\n"
-            f"Request: {request.strip()}\nTool:")
+    shots = "\n".join(f"Request: {q}\nTopic: {topic(n)}" for q, n in ROUTER_EXAMPLES if n in names)
+    return f"{shots}\nRequest: {request.strip()}\nTopic:"
 
 
 ANSWER_PROMPT = """A support assistant answers the customer in one sentence, using only the tool result.
@@ -188,13 +206,14 @@ class RouteDecision:
 
 
 class ScoredToolRouter:
-    """Choose a tool for a request by log-probability: ``runtime.score(prompt, [" name", ...])``.
+    """Choose a tool for a request by log-probability: ``runtime.score(prompt, [" order", " ticket", ...])``.
 
-    A base model cannot *decide* to emit a tool call, but it can rank options it is shown.
-    Scores are length-normalised (mean log-prob per token) so long names are not penalised.
+    A base model cannot *decide* to emit a tool call, but it can rank options it is shown. Each tool
+    is scored by its topic word (:data:`TOOL_TOPICS`) after a few-shot prompt; ``normalise=True``
+    divides by the token count (for multi-token topics of your own tools).
     """
 
-    def __init__(self, runtime: Any, *, normalise: bool = True) -> None:
+    def __init__(self, runtime: Any, *, normalise: bool = False) -> None:
         self.runtime = runtime
         self.normalise = normalise
 
@@ -202,9 +221,9 @@ class ScoredToolRouter:
         names = [t["function"]["name"] for t in tools]
         prompt = router_prompt(request.replace("\n", " "), tools)
         t0 = time.perf_counter()
-        raw = self.runtime.score(prompt, [f" {n}" for n in names])
+        raw = self.runtime.score(prompt, [f" {topic(n)}" for n in names])
         if self.normalise and hasattr(self.runtime, "tokenize"):
-            lengths = [max(1, len(self.runtime.tokenize(f" {n}", add_bos=False))) for n in names]
+            lengths = [max(1, len(self.runtime.tokenize(f" {topic(n)}", add_bos=False))) for n in names]
             raw = [s / n for s, n in zip(raw, lengths)]
         scores = dict(zip(names, (float(s) for s in raw)))
         best = max(scores, key=scores.__getitem__)
