@@ -65,6 +65,8 @@ class ScriptedRuntime:
         return self._stream(self.complete(prompt, **kw))
 
     def score(self, prompt, continuations):  # noqa: ANN001, ANN201
+        if prompt.endswith("Request: N/A\nTopic:"):  # the router's calibration baseline
+            return [-1.0 for _ in continuations]
         return [0.0 if c.strip() == self.prefer else -5.0 for c in continuations]
 
 
@@ -184,3 +186,39 @@ def test_real_agent_on_the_course_model_calls_a_tool():
     assert trace.events[0].detail["arguments"]["order_id"].startswith("ORD-")
     assert isinstance(response.text, str)
     assert [r["tool"] for r in tools.audit.rows()] == ["lookup_order"]
+
+
+def test_routed_workflow_sends_each_intent_to_its_specialist():
+    from edgeagents.agents.multi import IntentRouter, TierPool, Tracer, build_routed_workflow, build_specialists
+
+    class IntentRuntime(ScriptedRuntime):
+        def score(self, prompt, continuations):  # noqa: ANN001, ANN201
+            if "Intent:" in prompt[-20:]:
+                return [0.0 if c.strip() == "technical" else -3.0 for c in continuations]
+            if "Complexity:" in prompt[-20:]:
+                return [0.0 if c.strip() == "simple" else -3.0 for c in continuations]
+            return super().score(prompt, continuations)
+
+    pool = TierPool()
+    rt = IntentRuntime([("call", "search_knowledge_base", {"query": "reset router"}), ("text", " Hold reset.")],
+                       prefer="article")
+    for tier in pool.tiers:
+        pool.provide(tier, rt)
+    tracer = Tracer()
+    specialists = build_specialists(pool, _tools(), tracer, echo=False)
+    assert set(specialists) == {"scheduling", "technical", "customer_service"}
+    wf = build_routed_workflow(IntentRouter(rt, tracer), specialists, tracer)
+    outputs = asyncio.run(wf.run("How do I reset my router?")).get_outputs()
+    assert outputs[0].agent == "technical" and outputs[0].text.strip() == "Hold reset."
+    kinds = list(tracer.frame()["kind"])
+    assert kinds[:2] == ["intent", "tier"] and "tool" in kinds and "model" in kinds
+    assert pool.distinct_runtimes() == 1
+    from edgeagents.agents.multi import timeline_figure
+    assert len(timeline_figure(tracer).data) >= 3
+
+
+def test_tier_pool_rejects_unknown_tiers():
+    from edgeagents.agents.multi import TierPool
+
+    with pytest.raises(InvalidRequestError):
+        TierPool().runtime("gigantic")

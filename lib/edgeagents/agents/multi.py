@@ -83,6 +83,13 @@ class TierPool:
             self.tiers.setdefault("cloud", top)
         self.n_ctx = n_ctx
         self._runtimes: dict[str, Any] = {}
+        self._provided: dict[str, Any] = {}
+
+    def provide(self, tier: str, runtime: Any) -> None:
+        """Serve tier ``tier`` with a runtime you opened yourself (any course runtime)."""
+        if tier not in self.tiers:
+            raise InvalidRequestError(f"No tier named {tier!r}.", hint=f"Tiers: {', '.join(self.tiers)}.")
+        self._provided[tier] = runtime
 
     def _key(self, tier: ModelTier) -> str:
         if tier.variant == "cloud":
@@ -96,6 +103,8 @@ class TierPool:
         """The runtime serving tier ``name`` (opened on first use)."""
         if name not in self.tiers:
             raise InvalidRequestError(f"No tier named {name!r}.", hint=f"Tiers: {', '.join(self.tiers)}.")
+        if name in self._provided:
+            return self._provided[name]
         tier = self.tiers[name]
         key = self._key(tier)
         if key not in self._runtimes:
@@ -112,7 +121,8 @@ class TierPool:
         return self._runtimes[key]
 
     def distinct_runtimes(self) -> int:
-        return len(self._runtimes)
+        """How many runtimes (model copies in memory) the tiers opened so far."""
+        return len({id(r) for r in [*self._runtimes.values(), *self._provided.values()]})
 
     def table(self) -> list[dict[str, Any]]:
         """One row per tier: where it runs, model, reply budget, sampling, shared file."""
