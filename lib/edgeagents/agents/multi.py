@@ -17,8 +17,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
-from typing_extensions import Never
-
 from edgeagents.agents.framework import (
     HAVE_AGENT_FRAMEWORK,
     EdgeChatClient,
@@ -33,7 +31,9 @@ from edgeagents.errors import InvalidRequestError
 
 if HAVE_AGENT_FRAMEWORK:
     from agent_framework import Agent, Case, Default, Executor, WorkflowBuilder, WorkflowContext, handler
+    from typing_extensions import Never
 else:  # pragma: no cover
+    Never = Any  # type: ignore[assignment,misc]
     Executor = object  # type: ignore[assignment,misc]
 
     def handler(fn):  # type: ignore[no-redef]  # noqa: ANN001, ANN201
