@@ -208,3 +208,29 @@ def test_escalation_degrades_to_a_local_queue_offline(tools):
     ticket = tools.store.tickets()[-1]
     assert ticket["priority"] == "urgent" and ticket["customer_id"] == "C008"
     assert CloudDesk("").escalate({}) is None
+
+
+def test_labelled_requests_cover_every_tool_and_subsets_are_stratified():
+    from edgeagents.agents.toolbench import arguments_ok, load_requests
+
+    reqs = load_requests()
+    assert len(reqs) == 20 and {r.tool for r in reqs} == set(TOOL_SPECS)
+    eight = load_requests(8)
+    assert len(eight) == 8 and {r.tool for r in eight} == set(TOOL_SPECS)
+    with pytest.raises(InvalidRequestError):
+        load_requests(0)
+    ticket = next(r for r in reqs if r.id == 8)
+    assert arguments_ok(ticket, {"customer_id": "C002", "priority": "high", "subject": "Broken camera"})
+    assert not arguments_ok(ticket, {"customer_id": "C002", "priority": "low", "subject": "Broken camera"})
+    assert not arguments_ok(ticket, {"customer_id": "C002", "priority": "high", "subject": "broken"})
+    for r in reqs:  # every label is itself a valid call
+        BusinessTools(BusinessStore.open_memory(), approver=approve_all, clock=lambda: NOW).call(
+            r.tool, {**_fill(r.tool), **r.arguments, **{k: f"about {v}" for k, v in r.contains.items()}})
+
+
+def _fill(tool: str) -> dict:
+    return {"create_support_ticket": {"subject": "x y z", "priority": "low", "customer_id": "C001"},
+            "schedule_callback": {"reason": "abc", "date": "2026-11-25", "customer_id": "C001"},
+            "escalate_to_human": {"reason": "abc"},
+            "run_system_diagnostics": {"component": "cpu"},
+            "search_knowledge_base": {"query": "router"}}.get(tool, {})
