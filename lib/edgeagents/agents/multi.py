@@ -226,14 +226,22 @@ class SpecialistReply:
 class IntentRouter:
     """Scores intent labels (and a complexity tier) with a runtime; records both hops."""
 
-    def __init__(self, runtime: Any, tracer: Tracer | None = None, *, classify_tier: bool = True) -> None:
+    def __init__(self, runtime: Any, tracer: Tracer | None = None, *, classify_tier: bool = True,
+                 calibrate: bool = True) -> None:
         self.runtime = runtime
         self.tracer = tracer
         self.classify_tier = classify_tier
+        self.calibrate = calibrate
+        self._baselines: dict[str, list[float]] = {}
 
     def _pick(self, examples: Sequence[tuple[str, str]], label: str, options: Sequence[str], text: str
               ) -> tuple[str, dict[str, float]]:
-        scores = self.runtime.score(_few_shot(examples, label, text), [f" {o}" for o in options])
+        conts = [f" {o}" for o in options]
+        scores = list(self.runtime.score(_few_shot(examples, label, text), conts))
+        if self.calibrate:  # subtract the label's score after a content-free request (see ScoredToolRouter)
+            if label not in self._baselines:
+                self._baselines[label] = list(self.runtime.score(_few_shot(examples, label, "N/A"), conts))
+            scores = [s - b for s, b in zip(scores, self._baselines[label])]
         table = dict(zip(options, (float(s) for s in scores)))
         return max(table, key=table.__getitem__), table
 

@@ -77,7 +77,8 @@ TOOL_SPECS: dict[str, ToolSpec] = {s["function"]["name"]: s for s in [
           {"customer_id": CUSTOMER_ID, "reason": {"type": "string", "minLength": 3, "maxLength": 200}},
           ["customer_id", "reason"]),
     _spec("search_knowledge_base", "Search the help articles for how-to questions and shop policies.",
-          {"query": {"type": "string", "minLength": 2, "maxLength": 40}}, ["query"]),
+          {"query": {"type": "string", "minLength": 2, "maxLength": 40,
+                     "description": "two or three key words from the question, e.g. camera offline"}}, ["query"]),
 ]}
 
 SENSITIVE_TOOLS = frozenset({"escalate_to_human", "run_system_diagnostics"})
