@@ -45,8 +45,20 @@ try:
 except ImportError:  # pragma: no cover - exercised when the extra is missing
     HAVE_AGENT_FRAMEWORK = False
     af = None  # type: ignore[assignment]
-    BaseChatClient = ChatMiddlewareLayer = FunctionInvocationLayer = object  # type: ignore[assignment,misc]
-    AgentMiddleware = FunctionMiddleware = object  # type: ignore[assignment,misc]
+
+    class _Missing:  # stand-ins so this module imports without the extra; using them raises
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            require_agent_framework()
+
+    class BaseChatClient(_Missing): ...  # type: ignore[no-redef]
+
+    class ChatMiddlewareLayer: ...  # type: ignore[no-redef]
+
+    class FunctionInvocationLayer: ...  # type: ignore[no-redef]
+
+    class AgentMiddleware(_Missing): ...  # type: ignore[no-redef]
+
+    class FunctionMiddleware(_Missing): ...  # type: ignore[no-redef]
 
 INSTALL_HINT = "pip install -e '.[agents]'  (installs agent-framework-core, -orchestrations, -openai)"
 
