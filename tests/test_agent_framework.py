@@ -212,6 +212,7 @@ def test_routed_workflow_sends_each_intent_to_its_specialist():
     wf = build_routed_workflow(IntentRouter(rt, tracer), specialists, tracer)
     outputs = asyncio.run(wf.run("How do I reset my router?")).get_outputs()
     assert outputs[0].agent == "technical" and outputs[0].text.strip() == "Hold reset."
+    assert outputs[0].tier == "simple"  # the router's complexity label picked the tier
     kinds = list(tracer.frame()["kind"])
     assert kinds[:2] == ["intent", "tier"] and "tool" in kinds and "model" in kinds
     assert pool.distinct_runtimes() == 1

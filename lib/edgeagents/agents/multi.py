@@ -275,11 +275,24 @@ SPECIALISTS: dict[str, dict[str, Any]] = {
 
 @dataclass
 class Specialist:
+    """One specialist: its default tier's agent and client, plus agents on other tiers made on demand."""
+
     name: str
     tier: str
     agent: Any
     client: EdgeChatClient
     tools: BusinessTools
+    make: Any = None  # tier name -> (agent, client)
+    tiers: tuple[str, ...] = ()  # the tiers it may run on
+    by_tier: dict[str, tuple[Any, EdgeChatClient]] = field(default_factory=dict)
+
+    def on(self, tier: str | None) -> tuple[Any, EdgeChatClient]:
+        """The (agent, client) pair for ``tier`` (the default tier when ``None``)."""
+        if tier is None or tier == self.tier or self.make is None:
+            return self.agent, self.client
+        if tier not in self.by_tier:
+            self.by_tier[tier] = self.make(tier)
+        return self.by_tier[tier]
 
 
 def build_specialists(pool: TierPool, tools: BusinessTools, tracer: Tracer, *, echo: bool = True,
@@ -288,25 +301,32 @@ def build_specialists(pool: TierPool, tools: BusinessTools, tracer: Tracer, *, e
     require_agent_framework()
     out: dict[str, Specialist] = {}
     for name, cfg in SPECIALISTS.items():
-        tier_name = (tier_override or {}).get(name, cfg["tier"])
-        tier = pool.tiers[tier_name]
         gated = tools.with_allowlist(cfg["tools"], actor=name)
-        client = EdgeChatClient(pool.runtime(tier_name), max_tokens=tier.max_tokens, temperature=tier.temperature,
-                                model_label=f"{tier.name}:{tier.variant}",
-                                middleware=[ToolTrace(name, echo=echo, events=tracer.events)])
-        agent = Agent(client=client, name=name, instructions=cfg["instructions"], tools=framework_tools(gated),
-                      middleware=[InputGuard(gated, actor=name)])
-        out[name] = Specialist(name, tier_name, agent, client, gated)
+
+        def make(tier_name: str, name: str = name, cfg: dict = cfg, gated: BusinessTools = gated
+                 ) -> tuple[Any, EdgeChatClient]:
+            tier = pool.tiers[tier_name]
+            client = EdgeChatClient(pool.runtime(tier_name), max_tokens=tier.max_tokens,
+                                    temperature=tier.temperature, model_label=f"{tier.name}:{tier.variant}",
+                                    middleware=[ToolTrace(name, echo=echo, events=tracer.events)])
+            agent = Agent(client=client, name=name, instructions=cfg["instructions"], tools=framework_tools(gated),
+                          middleware=[InputGuard(gated, actor=name)])
+            return agent, client
+
+        tier_name = (tier_override or {}).get(name, cfg["tier"])
+        agent, client = make(tier_name)
+        out[name] = Specialist(name, tier_name, agent, client, gated, make, tuple(pool.tiers))
     return out
 
 
-async def run_specialist(spec: Specialist, text: str, tracer: Tracer) -> SpecialistReply:
-    """Run one specialist agent and copy its model calls into the trace."""
-    since = len(spec.client.calls)
+async def run_specialist(spec: Specialist, text: str, tracer: Tracer, tier: str | None = None) -> SpecialistReply:
+    """Run one specialist agent (on ``tier``, default its own) and copy its model calls into the trace."""
+    agent, client = spec.on(tier)
+    since = len(client.calls)
     t0 = time.perf_counter()
-    response = await spec.agent.run(text)
-    tracer.absorb_client(spec.name, spec.client, since)
-    return SpecialistReply(spec.name, spec.tier, response.text, time.perf_counter() - t0)
+    response = await agent.run(text)
+    tracer.absorb_client(spec.name, client, since)
+    return SpecialistReply(spec.name, tier or spec.tier, response.text, time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------- the workflow graph
@@ -325,21 +345,33 @@ class RouterExecutor(Executor):  # type: ignore[misc]
 class SpecialistExecutor(Executor):  # type: ignore[misc]
     """Workflow node: run one specialist agent on a routed request, yield its reply."""
 
-    def __init__(self, spec: Specialist, tracer: Tracer) -> None:
+    def __init__(self, spec: Specialist, tracer: Tracer, *, follow_complexity: bool = True) -> None:
         super().__init__(id=spec.name)
         self.spec = spec
         self.tracer = tracer
+        self.follow_complexity = follow_complexity
 
     @handler
     async def answer(self, req: RoutedRequest, ctx: "WorkflowContext[Never, SpecialistReply]") -> None:
-        await ctx.yield_output(await run_specialist(self.spec, req.text, self.tracer))
+        tier = None
+        if self.follow_complexity:
+            tier = "cloud" if req.tier == "complex" and "cloud" in self.spec.tiers else req.tier
+            tier = tier if tier in self.spec.tiers else None
+        await ctx.yield_output(await run_specialist(self.spec, req.text, self.tracer, tier))
 
 
-def build_routed_workflow(router: IntentRouter, specialists: dict[str, Specialist], tracer: Tracer) -> Any:
-    """``router → switch(intent) → specialist`` as a framework ``Workflow``."""
+
+def build_routed_workflow(router: IntentRouter, specialists: dict[str, Specialist], tracer: Tracer, *,
+                          follow_complexity: bool = True) -> Any:
+    """``router → switch(intent) → specialist`` as a framework ``Workflow``.
+
+    With ``follow_complexity`` the specialist runs on the tier the router's complexity label names
+    ("complex" goes to the cloud tier when one is configured); otherwise on its own default tier.
+    """
     require_agent_framework()
     start = RouterExecutor(router)
-    nodes = {name: SpecialistExecutor(spec, tracer) for name, spec in specialists.items()}
+    nodes = {name: SpecialistExecutor(spec, tracer, follow_complexity=follow_complexity)
+             for name, spec in specialists.items()}
     cases = [Case(condition=(lambda r, n=name: r.intent == n), target=node)
              for name, node in nodes.items() if name != "customer_service"]
     return (WorkflowBuilder(start_executor=start)
