@@ -225,3 +225,12 @@ def test_tier_pool_rejects_unknown_tiers():
 
     with pytest.raises(InvalidRequestError):
         TierPool().runtime("gigantic")
+
+
+def test_a_forced_tool_is_called_once_then_the_model_answers():
+    rt = ScriptedRuntime([("call", "lookup_order", {"order_id": "ORD-1001"}), ("text", "shipped")])
+    agent = af.Agent(client=EdgeChatClient(rt, tool_strategy="auto"), tools=framework_tools(_tools()))
+    out = _run(agent.run("where?", options={"tool_choice": {"mode": "required", "required_function_name": "lookup_order"}}))
+    assert out.text == "shipped"
+    choices = [s["tool_choice"] for s in rt.seen]
+    assert choices[0] == "lookup_order" and choices[1] in ("auto", "none")  # forced once, then free to answer

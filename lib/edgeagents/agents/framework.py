@@ -318,22 +318,24 @@ class EdgeChatClient(FunctionInvocationLayer, ChatMiddlewareLayer, BaseChatClien
         route = None
         if specs and mode != "none":
             after_tool = bool(oa) and oa[-1]["role"] == "tool"
-            if forced:
-                kw["tool_choice"] = forced
-            elif mode == "required" and not after_tool:
-                kw["tool_choice"] = "required"
-            elif self.tool_strategy == "route" and not after_tool:
-                last_user = next((m["content"] for m in reversed(oa) if m["role"] == "user"), "")
-                route = self.router.route(last_user, specs)
-                kw["tool_choice"] = route.tool
-            elif self.tool_strategy == "route" and after_tool:
+            if after_tool and self.tool_strategy == "route":
                 # a base model cannot hold a chat: it completes a few-shot prompt from the tool result
-                last_user = next((m["content"] for m in reversed(oa) if m["role"] == "user"), "")
-                results = " ".join(m["content"] for m in oa if m["role"] == "tool"
-                                   and oa.index(m) > max(i for i, x in enumerate(oa) if x["role"] == "user"))
+                last = max((i for i, m in enumerate(oa) if m["role"] == "user"), default=-1)
+                last_user = oa[last]["content"] if last >= 0 else ""
+                results = " ".join(m["content"] for m in oa[last + 1:] if m["role"] == "tool")
                 kw = {"max_tokens": kw["max_tokens"], "stop": ["\n"], "_route": None,
                       "_prompt": answer_prompt(last_user, results)}
                 return oa, kw
+            if after_tool and (forced or mode == "required"):
+                kw["tool_choice"] = "none"  # the forced call has run: now answer, or the loop never ends
+            elif forced:
+                kw["tool_choice"] = forced
+            elif mode == "required":
+                kw["tool_choice"] = "required"
+            elif self.tool_strategy == "route":
+                last_user = next((m["content"] for m in reversed(oa) if m["role"] == "user"), "")
+                route = self.router.route(last_user, specs)
+                kw["tool_choice"] = route.tool
             else:
                 kw["tool_choice"] = "auto"
             kw["tools"] = specs
