@@ -96,19 +96,17 @@ class NetworkGuard:
                 return f"{address[0]}:{address[1]}"
             return str(address)
 
-        def connect(sock: socket.socket, address: Any) -> Any:
-            ok = _address_allowed(sock.family, address)
-            guard._note(ok, "connect", describe(address))
-            if not ok:
-                raise NetworkBlockedError(f"Blocked a connection to {describe(address)} (offline mode).")
-            return real["connect"](sock, address)
+        def guarded_connect(name: str) -> Any:
+            def method(sock: socket.socket, address: Any) -> Any:
+                ok = _address_allowed(sock.family, address)
+                guard._note(ok, "connect", describe(address))
+                if not ok:
+                    raise NetworkBlockedError(f"Blocked a connection to {describe(address)} (offline mode).")
+                return real[name](sock, address)
 
-        def connect_ex(sock: socket.socket, address: Any) -> Any:
-            ok = _address_allowed(sock.family, address)
-            guard._note(ok, "connect", describe(address))
-            if not ok:
-                raise NetworkBlockedError(f"Blocked a connection to {describe(address)} (offline mode).")
-            return real["connect_ex"](sock, address)
+            return method
+
+        connect, connect_ex = guarded_connect("connect"), guarded_connect("connect_ex")
 
         def sendto(sock: socket.socket, data: Any, *args: Any) -> Any:
             address = args[-1]
