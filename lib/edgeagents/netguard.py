@@ -59,6 +59,16 @@ def is_loopback(host: Any) -> bool:
         return False
 
 
+def _is_ip_literal(host: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    try:
+        ipaddress.ip_address(str(host).strip("[]").split("%")[0])
+        return True
+    except ValueError:
+        return False
+
+
 def _address_allowed(family: int, address: Any) -> bool:
     if family == getattr(socket, "AF_UNIX", object()):
         return True
@@ -118,9 +128,15 @@ class NetworkGuard:
 
         def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
             ok = host is None or is_loopback(host)
-            guard._note(ok, "resolve", str(host))
-            if not ok:
-                raise NetworkBlockedError(f"Blocked a DNS lookup of {host!r} (offline mode).")
+            if _is_ip_literal(host):  # create_connection(("93.184.216.34", 80)) resolves before it connects
+                target = f"{host}:{args[0] if args else kwargs.get('port', '')}"
+                guard._note(ok, "connect", target)
+                if not ok:
+                    raise NetworkBlockedError(f"Blocked a connection to {target} (offline mode).")
+            else:
+                guard._note(ok, "resolve", str(host))
+                if not ok:
+                    raise NetworkBlockedError(f"Blocked a DNS lookup of {host!r} (offline mode).")
             return real["getaddrinfo"](host, *args, **kwargs)
 
         sock_cls.connect = connect  # type: ignore[method-assign]
