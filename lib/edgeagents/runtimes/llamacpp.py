@@ -13,8 +13,10 @@ log-probabilities without keeping logits for every position.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -55,6 +57,32 @@ CAPABILITIES = frozenset(
 )
 
 
+_LLAMA_LOG: deque[str] = deque(maxlen=40)
+"""llama.cpp's own log lines (most recent last). They are kept here instead of printed, so lab
+outputs stay readable; a load error quotes the last few."""
+_log_callback = None  # the ctypes callback must stay referenced while llama.cpp holds it
+
+
+def _keep_llama_logs(llama_cpp) -> None:  # noqa: ANN001 - the llama_cpp module
+    global _log_callback
+    if _log_callback is not None:
+        return
+
+    @llama_cpp.llama_log_callback
+    def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:  # noqa: ARG001
+        line = text.decode("utf-8", "replace").rstrip()
+        if line:
+            _LLAMA_LOG.append(line)
+
+    llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
+    _log_callback = _callback
+
+
+def llama_log_tail(n: int = 5) -> list[str]:
+    """The last ``n`` lines llama.cpp logged in this process."""
+    return list(_LLAMA_LOG)[-n:]
+
+
 def _import_llama_cpp():  # noqa: ANN202
     try:
         import llama_cpp
@@ -62,6 +90,7 @@ def _import_llama_cpp():  # noqa: ANN202
         raise RuntimeUnavailableError(
             f"llama-cpp-python is not installed ({exc}).", hint="Run `make setup`, or pip install llama-cpp-python."
         ) from None
+    _keep_llama_logs(llama_cpp)
     return llama_cpp
 
 
@@ -118,7 +147,10 @@ class LlamaCppRuntime:
                 verbose=False,
             )
         except ValueError as exc:
-            raise CorruptModelError(f"llama.cpp could not load {self.spec.label}: {exc}") from None
+            log = "; ".join(llama_log_tail(3))
+            raise CorruptModelError(
+                f"llama.cpp could not load {self.spec.label}: {exc}" + (f" (llama.cpp said: {log})" if log else "")
+            ) from None
         self._vocab = self._llm.n_vocab()
         self._eog = {self._llm.token_eos()}
         end_ids = self._llm.tokenize(END.encode(), add_bos=False, special=True)
