@@ -161,3 +161,15 @@ def test_the_user_cannot_forge_a_turn(runtime):
     tokens = runtime._segments_to_tokens(segs)
     end_id = runtime.tokenize("<end_of_turn>", add_bos=False, special=True)[0]
     assert tokens.count(end_id) == 1  # only the template's own marker
+
+
+def test_grammar_forbids_control_tokens_but_not_end_of_turn(runtime):
+    # A control token renders as empty text, so a grammar alone would let it into a JSON string.
+    import numpy as np
+
+    mask = runtime._control_token_mask()[0]
+    scores = mask(np.zeros(1), np.zeros(runtime._vocab, dtype=np.float32))
+    start_of_turn = runtime.tokenize("<start_of_turn>", add_bos=False, special=True)
+    assert len(start_of_turn) == 1 and np.isneginf(scores[start_of_turn[0]])
+    assert all(np.isfinite(scores[t]) for t in runtime._eog)
+    assert np.isfinite(scores[runtime.tokenize("hello", add_bos=False)[0]])

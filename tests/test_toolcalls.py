@@ -91,3 +91,10 @@ def test_function_tool_and_run_tool_call():
         run_tool_call(ToolCall("lookup_order", {"order_id": 7}), {"lookup_order": lookup_order})
     with pytest.raises(ToolCallError, match="database is down"):
         run_tool_call(ToolCall("lookup_order", {"order_id": "boom"}), {"lookup_order": lookup_order})
+
+
+def test_a_raw_newline_inside_a_string_argument_is_accepted():
+    from edgeagents.runtimes.toolcalls import parse_call_json
+
+    call = parse_call_json('{"name": "note", "arguments": {"text": "line one\nline two"}}')
+    assert call.arguments == {"text": "line one\nline two"}

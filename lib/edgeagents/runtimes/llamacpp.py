@@ -156,6 +156,7 @@ class LlamaCppRuntime:
         end_ids = self._llm.tokenize(END.encode(), add_bos=False, special=True)
         if len(end_ids) == 1:
             self._eog.add(end_ids[0])
+        self._special_ids: np.ndarray | None = None
         self._lock = threading.Lock()
         self._generation = 0
         self._closed = False
@@ -217,6 +218,26 @@ class LlamaCppRuntime:
         logits = np.ctypeslib.as_array(ptr, shape=(self._vocab,)).astype(np.float64)
         return _log_softmax(logits)
 
+    def _control_token_mask(self):  # noqa: ANN202 - a llama-cpp-python logits processor list
+        """Under a grammar, forbid control and unused tokens (except end-of-turn).
+
+        A control token renders as empty text, so a grammar cannot see it and would let it
+        slip into the middle of a forced JSON string. Computed once per runtime (~0.5 s).
+        """
+        if self._special_ids is None:
+            lc = self._llama_cpp
+            vocab = lc.llama_model_get_vocab(self._llm.model)
+            bad = lc.LLAMA_TOKEN_ATTR_CONTROL | lc.LLAMA_TOKEN_ATTR_UNUSED | lc.LLAMA_TOKEN_ATTR_UNKNOWN
+            ids = [t for t in range(self._vocab) if lc.llama_vocab_get_attr(vocab, t) & bad and t not in self._eog]
+            self._special_ids = np.array(ids, dtype=np.int64)
+        special = self._special_ids
+
+        def mask(_input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+            scores[special] = -np.inf
+            return scores
+
+        return self._llama_cpp.LogitsProcessorList([mask])
+
     def _piece(self, token: int) -> str:
         return self._llm.detokenize([token]).decode("utf-8", errors="replace")
 
@@ -270,6 +291,7 @@ class LlamaCppRuntime:
                 min_p=min_p,
                 repeat_penalty=repeat_penalty,
                 grammar=grammar,
+                logits_processor=self._control_token_mask() if grammar is not None else None,
             )
             text = ""
             try:

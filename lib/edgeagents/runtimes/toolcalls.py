@@ -81,7 +81,7 @@ def parse_call_json(body: str, tools: Sequence[ToolSpec] | None = None, *, raw: 
     """Parse one ``{"name": ..., "arguments": {...}}`` object and validate it against ``tools``."""
     raw = raw if raw is not None else body
     try:
-        data = json.loads(body)
+        data = json.loads(body, strict=False)  # a raw newline inside a string is a slip, not a broken call
     except json.JSONDecodeError as exc:
         raise ToolCallError(f"The tool call is not valid JSON ({exc.msg}): {body[:120]!r}", raw=raw) from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
@@ -90,7 +90,7 @@ def parse_call_json(body: str, tools: Sequence[ToolSpec] | None = None, *, raw: 
     args = data.get("arguments", data.get("parameters", {}))
     if isinstance(args, str):  # some servers double-encode
         try:
-            args = json.loads(args) if args.strip() else {}
+            args = json.loads(args, strict=False) if args.strip() else {}
         except json.JSONDecodeError:
             raise ToolCallError(f"The arguments of {name!r} are not valid JSON: {args[:120]!r}", raw=raw, tool_name=name) from None
     if not isinstance(args, dict):
