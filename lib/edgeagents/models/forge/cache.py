@@ -117,6 +117,7 @@ def atomic_file(target: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        tmp.chmod(0o644)  # mkstemp makes it private; other tools and users read the models
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -15,7 +15,10 @@ otherwise -- hence the extra ``Q4_0-embQ4`` rung.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +72,24 @@ def _llama_cpp():  # noqa: ANN202 - the llama_cpp module
     return llama_cpp
 
 
+@contextlib.contextmanager
+def _quiet_stderr(enabled: bool = True):  # noqa: ANN202
+    """llama.cpp's quantizer logs every tensor to file descriptor 2; hide that chatter while it runs."""
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def quantize(source: Path, target: Path, level: Level, *, threads: int = 1) -> Path:
     """Quantize the GGUF ``source`` to ``target`` at ``level`` (atomically; nothing partial is left)."""
     llama_cpp = _llama_cpp()
@@ -78,7 +99,8 @@ def quantize(source: Path, target: Path, level: Level, *, threads: int = 1) -> P
     if level.token_embedding_type:
         params.token_embedding_type = getattr(llama_cpp, level.token_embedding_type)
     with atomic_file(target) as tmp:
-        rc = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))
+        with _quiet_stderr():
+            rc = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))
         if rc != 0:
             raise ConversionError(f"llama.cpp's quantizer failed for {level.name} (return code {rc}).",
                                   hint="Check that the source is a valid F16 GGUF: `edgeagents models build --only f16 --force`.")
