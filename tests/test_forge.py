@@ -95,6 +95,14 @@ def test_garbage_and_missing_inputs(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.gguf"]
 
 
+def test_hf_build_refuses_a_damaged_source(tmp_path):
+    junk = tmp_path / "gemma-3-270m-q4_k_m.gguf"
+    junk.write_bytes(b"GGUF" + b"\0" * 1000)
+    with pytest.raises(CorruptModelError, match="truncated or replaced"):
+        forge.build_hf(source=junk, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [junk.name]
+
+
 def test_quantizer_failure_leaves_no_partial_file(tmp_path):
     from edgeagents.models.forge.ladder import LADDER, quantize
 

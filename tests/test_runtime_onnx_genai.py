@@ -90,6 +90,16 @@ def test_bad_input(ort, tmp_path):
         OnnxGenAIRuntime(tmp_path)
 
 
+def test_open_runtime_by_name():
+    import edgeagents
+
+    rt = edgeagents.open_runtime("onnx", n_threads=1)
+    try:
+        assert isinstance(rt, OnnxGenAIRuntime) and rt.info().runtime == "onnxruntime-genai"
+    finally:
+        rt.close()
+
+
 def test_closed_runtime_refuses():
     rt = OnnxGenAIRuntime(n_threads=1)
     rt.close()
