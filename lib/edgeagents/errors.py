@@ -88,3 +88,12 @@ class BackendError(EdgeAgentsError):
     """The backend failed while serving a request (it crashed, died mid-stream or answered garbage)."""
 
     default_hint = "Check that the runtime or server is still running; `runtime.health()` tells."
+
+
+# --- Foundry Local (lab 08) -------------------------------------------------------------
+
+
+class ModelInUseError(InvalidRequestError):
+    """The model cannot be unloaded or unregistered while a session (an unfinished stream) still uses it."""
+
+    default_hint = "Finish reading the stream (or call stream.close()) before unloading the model."
