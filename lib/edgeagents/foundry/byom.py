@@ -134,19 +134,31 @@ def registration_dir(name: str = COURSE_NAME, version: int = 1) -> Path:
 
 
 def prepare_folder(
-    source: str | Path | None = None, *, name: str = COURSE_NAME, version: int = 1, n_ctx: int | None = None
+    source: str | Path | None = None,
+    *,
+    name: str = COURSE_NAME,
+    version: int = 1,
+    n_ctx: int | None = None,
+    n_threads: int | None = None,
 ) -> tuple[Path, bool]:
-    """Make (or reuse) Foundry's registration folder for an ONNX GenAI folder. Returns (folder, rebuilt)."""
+    """Make (or reuse) Foundry's registration folder for an ONNX GenAI folder. Returns (folder, rebuilt).
+
+    ``n_ctx`` becomes ``search.max_length``; ``n_threads`` (default ``EDGEAGENTS_THREADS``) becomes
+    ONNX Runtime's ``intra_op_num_threads``: the SDK has no thread setting, genai_config does.
+    """
     src = Path(source).expanduser() if source is not None else course_onnx_dir()
     config = check_onnx_dir(src)
-    n_ctx = int(n_ctx or load_settings().n_ctx)
+    settings = load_settings()
+    n_ctx = int(n_ctx or settings.n_ctx)
+    n_threads = int(n_threads or settings.n_threads)
     if n_ctx < MIN_MAX_LENGTH:
         raise InvalidRequestError(
             f"n_ctx={n_ctx} is below {MIN_MAX_LENGTH}; Gemma 3's sliding window needs at least that in ONNX Runtime GenAI.",
             hint=f"Use n_ctx >= {MIN_MAX_LENGTH}.",
         )
     dest = registration_dir(name, version)
-    stamp = {"source": str(src.resolve()), "files": _fingerprint(src), "n_ctx": n_ctx, "template": TEMPLATE_VERSION}
+    stamp = {"source": str(src.resolve()), "files": _fingerprint(src), "n_ctx": n_ctx, "threads": n_threads,
+             "template": TEMPLATE_VERSION}
     try:
         if json.loads((dest / STAMP).read_text()) == stamp and all((dest / f).exists() for f in stamp["files"]):
             return dest, False
@@ -171,6 +183,9 @@ def prepare_folder(
         model["eos_token_id"] = eos
         model["context_length"] = n_ctx
         config.setdefault("search", {})["max_length"] = n_ctx
+        options = model.setdefault("decoder", {}).setdefault("session_options", {})
+        options["intra_op_num_threads"] = n_threads
+        options["inter_op_num_threads"] = 1
         (tmp / "genai_config.json").write_text(json.dumps(config, indent=2))
         tok_cfg: dict[str, Any] = {}
         if (src / "tokenizer_config.json").is_file():
