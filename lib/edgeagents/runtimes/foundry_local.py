@@ -267,9 +267,9 @@ class FoundryLocalRuntime:
                 with stream:
                     hit = None
                     for item in stream:
-                        piece = getattr(item, "text", None)
-                        if piece is None:
+                        if not isinstance(item, fl.TextItem) or item.type == fl.TextItemType.REASONING:
                             continue
+                        piece = item.text
                         watch.mark_token()
                         pieces += 1
                         text += piece
@@ -387,8 +387,12 @@ class FoundryLocalRuntime:
         prompt, opts, mode, specs, prefix = self._chat_plan(messages, tools, tool_choice, options)
 
         def run() -> Iterator[StreamChunk | Result]:
-            for item in self._generate(prompt, opts, prefix_text=prefix, keep_stop=(TOOL_CALL_CLOSE,)):
-                yield self._finish_chat(item, mode, specs) if isinstance(item, Result) else item
+            gen = self._generate(prompt, opts, prefix_text=prefix, keep_stop=(TOOL_CALL_CLOSE,))
+            try:
+                for item in gen:
+                    yield self._finish_chat(item, mode, specs) if isinstance(item, Result) else item
+            finally:
+                gen.close()  # an abandoned stream ends its Foundry session now
 
         return FoundryStream(run())
 
