@@ -137,16 +137,36 @@ def _result(text: str, finish: str = "stop") -> Result:
     return Result(text, finish, Usage(10, 5), Timings(0.1, 0.5, 10, 5), "unit:1", "foundry-local")  # type: ignore[arg-type]
 
 
-def test_forced_and_auto_tool_calls_are_parsed_from_text():
+def test_auto_tool_calls_are_parsed_from_text():
     rt = _bare_runtime()
-    forced = _result(TOOL_CALL_OPEN + '{"name": "lookup_order", "arguments": {"order_id": "ORD-1"}}</tool_call>')
-    out = rt._finish_chat(forced, "named", [ORDER_TOOL])
-    assert out.finish_reason == "tool_calls" and out.tool_calls[0].arguments == {"order_id": "ORD-1"}
     auto = _result('Sure. <tool_call>{"name": "lookup_order", "arguments": {"order_id": "A"}}')
     assert rt._finish_chat(auto, "auto", [ORDER_TOOL]).tool_calls[0].name == "lookup_order"
     with pytest.raises(ToolCallError):
-        rt._finish_chat(_result(TOOL_CALL_OPEN + '{"name": "lookup_order", "arguments": {"order'), "named", [ORDER_TOOL])
+        rt._finish_chat(_result('<tool_call>{"name": "lookup_order", "arguments": {"order'), "auto", [ORDER_TOOL])
     assert rt._finish_chat(_result("Hello"), "auto", [ORDER_TOOL]).tool_calls == ()
+
+
+def _scripted(rt, answers):
+    """Make the runtime's one-value generation step return these texts in turn."""
+    it = iter(answers)
+    rt._step = lambda prompt, opts, stop, max_tokens: iter([_result(next(it))])
+    return rt
+
+
+def test_a_forced_call_is_built_field_by_field_and_validated():
+    from conftest import TICKET_TOOL
+
+    rt = _scripted(_bare_runtime(), ['ORD-1 "quoted"'])
+    items = list(rt._guided_call("prompt", {}, [ORDER_TOOL, TICKET_TOOL], "lookup_order"))
+    text = "".join(i.text for i in items[:-1])
+    assert text == TOOL_CALL_OPEN + '{"name": "lookup_order", "arguments": {"order_id": "ORD-1 \\"quoted\\""}}</tool_call>'
+    assert items[-1].tool_calls[0].arguments == {"order_id": 'ORD-1 "quoted"'} and items[-1].finish_reason == "tool_calls"
+    rt = _scripted(_bare_runtime(), ["create_ticket", "Screen flickers", "urgent"])
+    with pytest.raises(ToolCallError, match="priority"):  # not in the enum: the schema check catches it
+        list(rt._guided_call("prompt", {}, [ORDER_TOOL, TICKET_TOOL], None))
+    rt = _scripted(_bare_runtime(), ["refund_everything"])
+    with pytest.raises(ToolCallError, match="no known tool"):
+        list(rt._guided_call("prompt", {}, [ORDER_TOOL, TICKET_TOOL], None))
 
 
 class FakeRuntime:

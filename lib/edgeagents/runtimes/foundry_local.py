@@ -24,6 +24,7 @@ so a weak model's broken call becomes a :class:`~edgeagents.errors.ToolCallError
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -102,6 +103,7 @@ class FoundryLocalRuntime:
         self._closed = False
         self._open_streams = 0
         self._owner: int | None = None
+        self._loaded_here = False  # runtimes on one registration share its loaded model
         self.load_s: float | None = None
         self.load_rss_mb: float | None = None
         sdk.manager()
@@ -154,6 +156,7 @@ class FoundryLocalRuntime:
             ) from None
         self.load_s = t.seconds
         self.load_rss_mb = rss_mb() - before
+        self._loaded_here = True
         return t.seconds
 
     def unload(self) -> None:
@@ -338,42 +341,114 @@ class FoundryLocalRuntime:
     # ------------------------------------------------------------------ chat
     def _chat_plan(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, tool_choice: ToolChoice, options: dict
-    ) -> tuple[str, dict[str, Any], str, list[ToolSpec], str]:
+    ) -> tuple[str, dict[str, Any], str, list[ToolSpec], str | None]:
         self._check_open()
         msgs = rq.check_messages(messages)
         specs = rq.check_tools(tools)
         mode, forced = rq.resolve_tool_choice(specs, tool_choice)
         opts = self._options(options)
         prompt = render_chat_text(msgs, specs if mode != "none" else [])
-        prefix = ""
-        if mode in ("named", "required"):
-            # No grammar here: start the call, name the tool when forced, and parse what comes back.
-            prefix = TOOL_CALL_OPEN + (f'{{"name": "{forced}", "arguments": ' if mode == "named" else "")
-            prompt += prefix
+        if mode == "auto":
             opts["stop"] = [*opts["stop"], TOOL_CALL_CLOSE]
-        elif mode == "auto":
-            opts["stop"] = [*opts["stop"], TOOL_CALL_CLOSE]
-        return prompt, opts, mode, specs, prefix
+        return prompt, opts, mode, specs, forced
 
     def _finish_chat(self, result: Result, mode: str, specs: list[ToolSpec]) -> Result:
         text = result.text
         calls: list[ToolCall] = []
-        if mode in ("named", "required"):
-            body = text[len(TOOL_CALL_OPEN):]
-            if body.endswith(TOOL_CALL_CLOSE):
-                body = body[: -len(TOOL_CALL_CLOSE)]
-            body = body.strip()
-            if mode == "named" and not body.endswith("}}"):
-                body = body + "}" if body.endswith("}") else body
-            calls = [parse_call_json(body, specs, raw=text)]
-            text = ""
-        elif mode == "auto" and TOOL_CALL_OPEN in text:
+        if mode == "auto" and TOOL_CALL_OPEN in text:
             if TOOL_CALL_CLOSE not in text and result.finish_reason == "stop":
                 text += TOOL_CALL_CLOSE
             text, calls = parse_tool_calls(text, specs)
         if calls:
             return replace(result, text=text, tool_calls=tuple(calls), finish_reason="tool_calls")
         return result
+
+    def _step(self, prompt: str, opts: dict[str, Any], stop: list[str], max_tokens: int) -> Iterator[StreamChunk | Result]:
+        step_opts = {**opts, "stop": stop, "max_tokens": max_tokens}
+        return self._generate(prompt, step_opts)
+
+    def _guided_call(
+        self, prompt: str, opts: dict[str, Any], specs: list[ToolSpec], forced: str | None
+    ) -> Iterator[StreamChunk | Result]:
+        """A forced tool call without a grammar: the runtime writes the JSON skeleton, the model fills each value.
+
+        Foundry's SDK cannot constrain decoding, and a small base model rarely writes valid call JSON
+        on its own. So the call is built field by field: ``{"name": "<tool>", "arguments": {"key": "``
+        is written into the prompt and the model writes only the value, stopping at its closing quote
+        (strings) or at a delimiter (numbers, booleans). The result is checked against the tool's
+        schema like any other call. One short request per argument.
+        """
+        by_name = {t["function"]["name"]: t["function"] for t in specs}
+        text = TOOL_CALL_OPEN + '{"name": "'
+        results: list[Result] = []
+        yield StreamChunk(text)
+
+        def run_step(stop: list[str], max_tokens: int) -> str:
+            piece = ""
+            for item in self._step(prompt + text, opts, stop, max_tokens):
+                if isinstance(item, Result):
+                    results.append(item)
+                    piece = item.text
+            return piece
+
+        if forced is None and len(by_name) == 1:
+            forced = next(iter(by_name))
+        if forced is None:  # "required" among several: the model names the tool, which must be one of them
+            said = run_step(['"'], 16).strip()
+            forced = next((n for n in by_name if n == said), None) or next(
+                (n for n in by_name if said and (n.startswith(said) or said.startswith(n))), None
+            )
+            if forced is None:
+                raise ToolCallError(f"The model named no known tool: {said!r}.", raw=text + said)
+        fn = by_name[forced]
+        head = f'{forced}", "arguments": {{'
+        text += head
+        yield StreamChunk(head)
+        params = fn.get("parameters") or {}
+        props = params.get("properties", {})
+        args: dict[str, Any] = {}
+        for i, key in enumerate(params.get("required", [])):
+            kind = (props.get(key) or {}).get("type", "string")
+            lead = (", " if i else "") + json.dumps(key) + ": " + ('"' if kind == "string" else "")
+            text += lead
+            yield StreamChunk(lead)
+            if kind == "string":
+                raw = run_step(['"', "\n"], 48)
+                value: Any = raw
+                text += json.dumps(raw)[1:]  # the value, escaped, and its closing quote
+                yield StreamChunk(json.dumps(raw)[1:])
+            elif kind in ("integer", "number", "boolean"):
+                raw = run_step([",", "}", "\n"], 12).strip()
+                try:
+                    value = json.loads(raw)
+                except json.JSONDecodeError:
+                    raise ToolCallError(f"The model wrote {raw!r} for {key!r}, not a {kind}.", raw=text + raw, tool_name=forced) from None
+                text += raw
+                yield StreamChunk(raw)
+            else:
+                raise UnsupportedFeatureError(
+                    f"A forced call needs flat arguments; {key!r} is of type {kind!r}.",
+                    hint="Use tool_choice='auto', or the llama.cpp runtime (its grammar handles nested schemas).",
+                )
+            args[key] = value
+        tail = "}}" + TOOL_CALL_CLOSE
+        text += tail
+        yield StreamChunk(tail)
+        call = parse_call_json(json.dumps({"name": forced, "arguments": args}), specs, raw=text)
+        usage = Usage(results[0].usage.prompt_tokens if results else 0, sum(r.usage.completion_tokens for r in results))
+        first = results[0].timings if results else None
+        total = sum(r.timings.total_s for r in results)
+        from edgeagents.runtimes.base import Timings
+
+        yield Result(
+            text="",
+            finish_reason="tool_calls",
+            usage=usage,
+            timings=Timings(first.ttft_s if first else 0.0, total, usage.prompt_tokens, usage.completion_tokens),
+            model=self.model_id,
+            runtime=self.name,
+            tool_calls=(call,),
+        )
 
     def chat_stream(
         self,
@@ -383,11 +458,18 @@ class FoundryLocalRuntime:
         tool_choice: ToolChoice = "auto",
         **options: Any,
     ) -> FoundryStream:
-        """Stream a reply in the course chat format; tool calls are parsed when the stream ends."""
-        prompt, opts, mode, specs, prefix = self._chat_plan(messages, tools, tool_choice, options)
+        """Stream a reply in the course chat format; tool calls are parsed when the stream ends.
+
+        ``tool_choice="auto"`` lets the model write ``<tool_call>`` text; a tool name or ``"required"``
+        builds the call field by field (see :meth:`_guided_call`).
+        """
+        prompt, opts, mode, specs, forced = self._chat_plan(messages, tools, tool_choice, options)
 
         def run() -> Iterator[StreamChunk | Result]:
-            gen = self._generate(prompt, opts, prefix_text=prefix, keep_stop=(TOOL_CALL_CLOSE,))
+            if mode in ("named", "required"):
+                gen = self._guided_call(prompt, opts, specs, forced)
+            else:
+                gen = self._generate(prompt, opts, keep_stop=(TOOL_CALL_CLOSE,))
             try:
                 for item in gen:
                     yield self._finish_chat(item, mode, specs) if isinstance(item, Result) else item
@@ -445,12 +527,13 @@ class FoundryLocalRuntime:
         return RuntimeInfo(self.name, self.model_id, self.n_ctx, CAPABILITIES, details)
 
     def close(self) -> None:
-        """Unload the model and retire this runtime (the registration stays for next time). Safe twice."""
+        """Unload the model (if this runtime loaded it) and retire the runtime. The registration stays. Safe twice."""
         if self._closed:
             return
         try:
-            if sdk.current_manager() is not None and self._model.is_loaded and not self._open_streams:
-                self._model.unload()
+            if self._loaded_here and sdk.current_manager() is not None and not self._open_streams:
+                if self._model.is_loaded:
+                    self._model.unload()
         finally:
             self._closed = True
 
