@@ -8,7 +8,11 @@ on identical weights. The machine is shared: read ratios, and rerun before trust
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import sys
 from typing import Any, Callable, Sequence
 
 from edgeagents.measure import Timer, rss_mb
@@ -60,3 +64,42 @@ def side_by_side(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         table.append({"metric": key, a["runtime"]: a[key], b["runtime"]: b[key],
                       f"{b['runtime']} / {a['runtime']}": round(ratio, 2) if ratio is not None else None})
     return table
+
+
+RUNTIMES = ("llama.cpp", "foundry-local")
+
+
+def _open(which: str) -> Any:
+    if which == "llama.cpp":
+        from edgeagents.runtimes import LlamaCppRuntime
+
+        return LlamaCppRuntime("base")
+    from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+
+    return FoundryLocalRuntime("course")
+
+
+def measure_fresh(which: str, n_prompts: int = len(PROMPTS), max_tokens: int = 48, timeout_s: float = 600) -> dict[str, Any]:
+    """:func:`measure` in a fresh Python process, so memory and load time start from nothing.
+
+    In one long-lived process, a model loaded after others reuses their freed pages and looks cheaper.
+    """
+    if which not in RUNTIMES:
+        from edgeagents.errors import InvalidRequestError
+
+        raise InvalidRequestError(f"Unknown runtime {which!r}.", hint=f"Use one of {RUNTIMES}.")
+    out = subprocess.run(
+        [sys.executable, "-m", "edgeagents.foundry.compare", which, str(n_prompts), str(max_tokens)],
+        capture_output=True, text=True, timeout=timeout_s, env=dict(os.environ),
+    )
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        from edgeagents.errors import BackendError
+
+        raise BackendError(f"Measuring {which} failed: {(out.stderr or out.stdout)[-800:]}")
+    return json.loads(line[len("RESULT "):])
+
+
+if __name__ == "__main__":  # python -m edgeagents.foundry.compare <runtime> <n_prompts> <max_tokens>
+    which, n, tokens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    print("RESULT " + json.dumps(measure(lambda: _open(which), PROMPTS[:n], max_tokens=tokens)))

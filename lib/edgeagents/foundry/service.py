@@ -104,6 +104,7 @@ class Monitor:
             health = runtime.health()
             snapshot["models"][name] = {
                 "status": "healthy" if health.ok else "unhealthy",
+                "loaded": getattr(runtime, "is_loaded", None),
                 "detail": health.detail,
                 **self.stats[name].as_dict(),
             }
@@ -187,7 +188,7 @@ class AgentService:
         info = self.runtime.info()
         return {
             "status": "healthy" if health.ok else "unhealthy",
-            "model_loaded": health.ok,
+            "model_loaded": bool(getattr(self.runtime, "is_loaded", health.ok)),
             "model": info.model,
             "runtime": info.runtime,
             "endpoint": "in-process (no HTTP endpoint)",
@@ -206,6 +207,7 @@ class PoolEntry:
     loads: int = 0
     unloads: int = 0
     load_seconds: list[float] = field(default_factory=list)
+    measured_mb: list[float] = field(default_factory=list)
 
 
 class ModelPool:
@@ -225,14 +227,16 @@ class ModelPool:
         self.entries: dict[str, PoolEntry] = {}
         self.events: list[dict[str, Any]] = []
         self._clock = clock
+        self._t0 = clock()
 
     def add(self, name: str, runtime: Any, estimate_mb: float = 900.0) -> None:
         """Put a (registered, possibly unloaded) runtime in the pool."""
         self.entries[name] = PoolEntry(name, runtime, float(estimate_mb))
 
     def _cost(self, entry: PoolEntry) -> float:
-        measured = getattr(entry.runtime, "load_rss_mb", None)
-        return float(measured) if measured and measured > 0 else entry.estimate_mb
+        """The largest of the estimate and every measured load. A reload after an unload often *looks*
+        cheaper (the allocator reuses the freed pages), so the pool never lowers its figure."""
+        return max([entry.estimate_mb, *entry.measured_mb])
 
     def loaded(self) -> list[str]:
         return [n for n, e in self.entries.items() if e.runtime.is_loaded]
@@ -241,7 +245,7 @@ class ModelPool:
         return sum(self._cost(self.entries[n]) for n in self.loaded())
 
     def _log(self, event: str, name: str, **extra: Any) -> None:
-        self.events.append({"t": round(self._clock(), 3), "event": event, "model": name,
+        self.events.append({"t_s": round(self._clock() - self._t0, 2), "event": event, "model": name,
                             "loaded": self.loaded(), "rss_mb": round(rss_mb(), 1), **extra})
 
     def unload(self, name: str, reason: str = "asked") -> None:
@@ -271,6 +275,9 @@ class ModelPool:
             seconds = entry.runtime.load()
             entry.loads += 1
             entry.load_seconds.append(seconds)
+            measured = getattr(entry.runtime, "load_rss_mb", None)
+            if measured and measured > 0:
+                entry.measured_mb.append(float(measured))
             self._log("load", name, seconds=round(seconds, 2))
         entry.last_used = self._clock()
         return entry.runtime
@@ -290,7 +297,7 @@ class ModelPool:
                 "model": e.name,
                 "loaded": e.runtime.is_loaded,
                 "memory_mb": round(self._cost(e), 1),
-                "measured": bool(getattr(e.runtime, "load_rss_mb", None)),
+                "measured_mb": [round(m) for m in e.measured_mb],
                 "loads": e.loads,
                 "unloads": e.unloads,
                 "idle_s": round(now - e.last_used, 1) if e.last_used else None,

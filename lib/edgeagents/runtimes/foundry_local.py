@@ -499,6 +499,7 @@ class FoundryLocalRuntime:
 
     # ------------------------------------------------------------------ lifecycle
     def health(self) -> Health:
+        """OK while the manager is open and the model registered; loaded or not is in the detail (and ``is_loaded``)."""
         if self._closed or sdk.current_manager() is None:
             return Health(False, "closed")
         watch = Stopwatch()
@@ -506,8 +507,8 @@ class FoundryLocalRuntime:
             loaded = bool(self._model.is_loaded)
         except Exception as exc:
             return Health(False, f"the SDK did not answer: {sdk.sdk_error_text(exc)}")
-        detail = f"{self.model_id} {'loaded' if loaded else 'registered, not loaded'} in-process"
-        return Health(loaded, detail, watch.timings(0, 0).total_s)
+        detail = f"{self.model_id} {'loaded' if loaded else 'registered, not loaded (load() on demand)'} in-process"
+        return Health(True, detail, watch.timings(0, 0).total_s)
 
     def info(self) -> RuntimeInfo:
         details: dict[str, Any] = {
