@@ -50,7 +50,10 @@ def runtime():
 
 
 def test_registered_and_loaded(runtime):
+    from edgeagents.runtimes import Runtime
+
     info = runtime.info()
+    assert isinstance(runtime, Runtime)  # the course's one runtime interface
     assert runtime.is_loaded and runtime.health().ok
     assert info.model == "edgeagents-course:1" and info.details["source"] == "byom"
     assert runtime.load_s and runtime.load_s > 0

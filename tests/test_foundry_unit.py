@@ -256,3 +256,12 @@ def test_without_the_sdk_the_message_says_what_to_install(monkeypatch):
     with pytest.raises(RuntimeUnavailableError, match="foundry"):
         sdk.require_sdk()
     assert "foundry" in sdk.why_unavailable()
+
+
+def test_open_runtime_by_name_says_what_to_install_without_the_sdk(monkeypatch):
+    from edgeagents.errors import RuntimeUnavailableError
+    from edgeagents.runtimes import open_runtime
+
+    monkeypatch.setattr(sdk, "sdk_available", lambda: False)
+    with pytest.raises(RuntimeUnavailableError, match="foundry"):
+        open_runtime("foundry-local")

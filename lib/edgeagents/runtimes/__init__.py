@@ -46,7 +46,8 @@ __all__ = [
 
 
 def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  # noqa: ANN001
-    """Open a runtime by name: ``"llama.cpp"`` (in-process, default) or ``"openai"`` (an endpoint).
+    """Open a runtime by name: ``"llama.cpp"`` (in-process, default), ``"openai"`` (an endpoint)
+    or ``"foundry-local"`` (Foundry Local's SDK in-process).
 
     >>> rt = open_runtime()                  # the course model on llama.cpp
     >>> rt = open_runtime("openai", base_url="http://127.0.0.1:8080/v1", model="course")
@@ -58,6 +59,12 @@ def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  #
         return LlamaCppRuntime(model, **settings)
     if key in ("openai", "openaicompat"):
         return OpenAICompatRuntime(model=model, **settings)
+    if key in ("foundry", "foundrylocal"):  # Foundry Local in-process (lab 08; needs the foundry extra)
+        from edgeagents.foundry.sdk import require_sdk
+        from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+
+        require_sdk()
+        return FoundryLocalRuntime(model or "course", **settings)
     raise RuntimeUnavailableError(
-        f"Unknown runtime {name!r}.", hint="Use 'llama.cpp' or 'openai'; `edgeagents doctor` lists what this machine has."
+        f"Unknown runtime {name!r}.", hint="Use 'llama.cpp', 'openai' or 'foundry-local'; `edgeagents doctor` lists what this machine has."
     )
