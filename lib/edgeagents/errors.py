@@ -97,3 +97,12 @@ class ConversionError(EdgeAgentsError):
     """A model conversion (GGUF -> F16, quantization, Hugging Face, ONNX) failed; nothing partial was kept."""
 
     default_hint = "Read the message above; `edgeagents models build --force` rebuilds from scratch."
+
+
+# --- Foundry Local (lab 08) -------------------------------------------------------------
+
+
+class ModelInUseError(InvalidRequestError):
+    """The model cannot be unloaded or unregistered while a session (an unfinished stream) still uses it."""
+
+    default_hint = "Finish reading the stream (or call stream.close()) before unloading the model."

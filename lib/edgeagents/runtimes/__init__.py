@@ -47,7 +47,8 @@ __all__ = [
 
 
 def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  # noqa: ANN001
-    """Open a runtime by name: ``"llama.cpp"`` (in-process, default) or ``"openai"`` (an endpoint).
+    """Open a runtime by name: ``"llama.cpp"`` (in-process, default), ``"openai"`` (an endpoint),
+    ``"onnx"`` (ONNX Runtime GenAI, forge extra) or ``"foundry-local"`` (Foundry Local's SDK in-process).
 
     >>> rt = open_runtime()                  # the course model on llama.cpp
     >>> rt = open_runtime("openai", base_url="http://127.0.0.1:8080/v1", model="course")
@@ -64,6 +65,13 @@ def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  #
         from edgeagents.runtimes.onnx_genai import OnnxGenAIRuntime
 
         return OnnxGenAIRuntime(model, **settings)
+    if key in ("foundry", "foundrylocal"):  # Foundry Local in-process (lab 08; needs the foundry extra)
+        from edgeagents.foundry.sdk import require_sdk
+        from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+
+        require_sdk()
+        return FoundryLocalRuntime(model or "course", **settings)
     raise RuntimeUnavailableError(
-        f"Unknown runtime {name!r}.", hint="Use 'llama.cpp', 'onnx' or 'openai'; `edgeagents doctor` lists what this machine has."
+        f"Unknown runtime {name!r}.",
+        hint="Use 'llama.cpp', 'onnx', 'foundry-local' or 'openai'; `edgeagents doctor` lists what this machine has.",
     )
