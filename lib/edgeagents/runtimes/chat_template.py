@@ -130,8 +130,31 @@ def render_chat(
     return segments
 
 
+CONTROL_MARKERS = (START, END, "<bos>", "<eos>")
+
+
+def escape_markers(text: str) -> str:
+    """Break control markers a user typed (``<start_of_turn>`` → ``<\u200bstart_of_turn>``).
+
+    A runtime that takes the prompt as one string tokenizes markers wherever they appear, so
+    a user could otherwise forge a turn. The zero-width space keeps the text readable.
+    """
+    for marker in CONTROL_MARKERS:
+        text = text.replace(marker, "<\u200b" + marker[1:])
+    return text
+
+
 def render_chat_text(
-    messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None, *, add_generation_prompt: bool = True
+    messages: Sequence[Message],
+    tools: Sequence[ToolSpec] | None = None,
+    *,
+    add_generation_prompt: bool = True,
+    escape: bool = False,
 ) -> str:
-    """The same conversation as one string (for servers that take raw prompts, and for reading)."""
-    return "".join(s.text for s in render_chat(messages, tools, add_generation_prompt=add_generation_prompt))
+    """The same conversation as one string (for servers that take raw prompts, and for reading).
+
+    With ``escape=True`` the markers inside message text are broken (see :func:`escape_markers`),
+    so only the renderer's own markers act as turn boundaries.
+    """
+    segments = render_chat(messages, tools, add_generation_prompt=add_generation_prompt)
+    return "".join(s.text if s.special or not escape else escape_markers(s.text) for s in segments)

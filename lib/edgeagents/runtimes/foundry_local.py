@@ -347,7 +347,7 @@ class FoundryLocalRuntime:
         specs = rq.check_tools(tools)
         mode, forced = rq.resolve_tool_choice(specs, tool_choice)
         opts = self._options(options)
-        prompt = render_chat_text(msgs, specs if mode != "none" else [])
+        prompt = render_chat_text(msgs, specs if mode != "none" else [], escape=True)
         if mode == "auto":
             opts["stop"] = [*opts["stop"], TOOL_CALL_CLOSE]
         return prompt, opts, mode, specs, forced
