@@ -52,7 +52,14 @@ from edgeagents.runtimes.base import (
     ToolSpec,
     Usage,
 )
-from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, Segment, render_chat
+from edgeagents.runtimes.chat_template import (
+    END,
+    TOOL_CALL_CLOSE,
+    TOOL_CALL_OPEN,
+    Segment,
+    escape_markers,
+    render_chat,
+)
 from edgeagents.runtimes.toolcalls import parse_tool_calls
 from edgeagents.settings import load_settings
 
@@ -141,8 +148,9 @@ class OnnxGenAIRuntime:
     def _segments_to_tokens(self, segments: Sequence[Segment]) -> list[int]:
         tokens = [BOS_ID]
         for seg in segments:
-            if seg.text:
-                tokens += [int(t) for t in self._tokenizer.encode(seg.text)]
+            if seg.text:  # its tokenizer reads markers anywhere: break the ones a user typed
+                text = seg.text if seg.special else escape_markers(seg.text)
+                tokens += [int(t) for t in self._tokenizer.encode(text)]
         return tokens
 
     def _options(self, options: dict[str, Any]) -> dict[str, Any]:
