@@ -197,3 +197,22 @@ def test_command_line_for_cpu(tmp_path):
         assert "--enforce-eager" in cmd and cmd[cmd.index("--dtype") + 1] == "float32"
     env = server.env()
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1" and env["VLLM_CACHE_ROOT"].endswith("vllm-cache")
+
+
+def test_service_reports_a_dead_backend_and_bad_input():
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("fastapi")
+    from edgeagents.runtimes.llamacpp_server import free_port
+    from edgeagents.vllm.service import Backend, ProductionService, ServiceRunner
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    service = ProductionService({"general_purpose": Backend(dead, "course")}, workers=2)
+    with ServiceRunner(service) as url:
+        r = httpx.post(f"{url}/chat", json={"message": "hi", "timeout": 20}, timeout=30)
+        assert r.status_code == 502 and "backend failed" in r.json()["detail"]
+        assert httpx.post(f"{url}/chat", json={"message": ""}).status_code == 422
+        health = httpx.get(f"{url}/health").json()
+        assert health["overall_status"] == "degraded"
+        assert httpx.get(f"{url}/metrics").json()["requests_failed"] == 1
+    with pytest.raises(InvalidRequestError):
+        ProductionService({})

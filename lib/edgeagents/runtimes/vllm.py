@@ -96,7 +96,13 @@ def nvidia_gpu_names() -> list[str]:
 
 
 def course_hf_folder() -> Path:
-    """The course model as a Hugging Face folder (built and cached by the model forge)."""
+    """The course model as a Hugging Face folder (built and cached by the model forge).
+
+    ``EDGEAGENTS_VLLM_MODEL`` points vLLM at another Hugging Face folder instead.
+    """
+    override = os.environ.get("EDGEAGENTS_VLLM_MODEL", "").strip()
+    if override:
+        return Path(override).expanduser()
     try:
         from edgeagents.models.forge import build_hf  # type: ignore[import-not-found]
     except ImportError:
@@ -125,6 +131,26 @@ def check_model_folder(path: str | Path) -> Path:
     if not (folder / "tokenizer.json").exists() and not (folder / "tokenizer.model").exists():
         raise ModelNotFoundError(f"{folder} has no tokenizer.", hint="Rebuild the folder with the forge.")
     return folder
+
+
+# --------------------------------------------------------------------------- the runtime
+class VLLMRuntime(OpenAICompatRuntime):
+    """The OpenAI-compatible runtime, with tools marked ``strict`` so vLLM constrains the arguments.
+
+    vLLM 0.32 constrains a forced tool call to its JSON schema only for tools marked
+    ``"strict": true``; without it the model may write any JSON as the arguments.
+    """
+
+    name = "vllm"
+
+    def chat_stream(self, messages, *, tools=None, tool_choice="auto", **options):  # noqa: ANN001, ANN201
+        if tools:
+            tools = [
+                {**t, "function": {**t["function"], "strict": t["function"].get("strict", True)}}
+                if isinstance(t, dict) and isinstance(t.get("function"), dict) else t
+                for t in tools
+            ]
+        return super().chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
 
 
 # --------------------------------------------------------------------------- the server
@@ -379,9 +405,9 @@ class VLLMServer:
         except OSError:
             return "(no log)"
 
-    def runtime(self, model: str | None = None, timeout: float = 120.0) -> OpenAICompatRuntime:
+    def runtime(self, model: str | None = None, timeout: float = 120.0) -> VLLMRuntime:
         """The course runtime interface over this server (``model`` may name a LoRA module)."""
-        return OpenAICompatRuntime(self.base_url, model or self.served_model_name, timeout=timeout, name="vllm")
+        return VLLMRuntime(self.base_url, model or self.served_model_name, timeout=timeout, name="vllm")
 
     def client(self, timeout: float = 120.0):  # noqa: ANN201 - openai.OpenAI
         """A plain OpenAI client pointed at the server (what the guide's manager hands out)."""

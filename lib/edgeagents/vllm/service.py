@@ -14,7 +14,7 @@ counters (processed, failed, queue depth, mean latency, per-backend use).
 ...     httpx.post(f"{url}/chat", json={"message": "Hi"}).json()
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI must see the request model class itself, not a string
 
 import asyncio
 import threading
