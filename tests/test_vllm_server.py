@@ -145,7 +145,7 @@ def test_production_service_delivers_results(live):
             answers = list(pool.map(
                 lambda i: httpx.post(f"{url}/chat", json={"message": f"Say hello to user {i}."}, timeout=120).json(),
                 range(4)))
-        assert all(a["response"] and a["agent_used"] == "general_purpose" for a in answers)
+        assert all(a["completion_tokens"] > 0 and a["agent_used"] == "general_purpose" for a in answers)
         assert len({a["worker_id"] for a in answers}) > 1
         metrics = httpx.get(f"{url}/metrics").json()
         assert metrics["requests_processed"] == 4 and metrics["queue_depth"] == 0
