@@ -110,7 +110,16 @@ def course_hf_folder() -> Path:
             "The model forge that builds the course model's Hugging Face folder is not installed.",
             hint="Install the forge extra (make setup), or pass the path of a Hugging Face model folder.",
         ) from None
-    return Path(build_hf())
+    try:
+        return Path(build_hf(progress=False))
+    except RuntimeUnavailableError:
+        # the forge extra is not in this environment, but the folder may already be built and stamped
+        from edgeagents.models.forge.cache import read_stamp
+        from edgeagents.models.forge.hf import hf_dir
+
+        if read_stamp(hf_dir()):
+            return hf_dir()
+        raise
 
 
 def check_model_folder(path: str | Path) -> Path:
@@ -131,6 +140,24 @@ def check_model_folder(path: str | Path) -> Path:
     if not (folder / "tokenizer.json").exists() and not (folder / "tokenizer.model").exists():
         raise ModelNotFoundError(f"{folder} has no tokenizer.", hint="Rebuild the folder with the forge.")
     return folder
+
+
+def _special_token_id(folder: Path, token: str) -> int | None:
+    """The id of a special token from a folder's ``tokenizer.json`` (its added tokens), or None."""
+    import json
+
+    path = folder / "tokenizer.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    for item in data.get("added_tokens", []):
+        if item.get("content") == token:
+            return int(item["id"])
+    vocab = (data.get("model") or {}).get("vocab")
+    if isinstance(vocab, dict) and token in vocab:
+        return int(vocab[token])
+    return None
 
 
 # --------------------------------------------------------------------------- the runtime
@@ -232,7 +259,7 @@ class VLLMServer:
             "--max-model-len", str(self.max_model_len),
             "--dtype", self.dtype,
             "--chat-template", str(CHAT_TEMPLATE),
-            "--generation-config", "vllm",  # the server's defaults, not the folder's sampling settings
+            "--generation-config", str(self.generation_config_dir()),
         ]
         if not self.gpu:
             cmd.append("--enforce-eager")
@@ -244,6 +271,35 @@ class VLLMServer:
             cmd += ["--enable-lora", "--max-lora-rank", "16", "--lora-modules"]
             cmd += [f"{name}={folder}" for name, folder in self.lora_modules.items()]
         return cmd + self.extra_args
+
+    def generation_config_dir(self) -> Path:
+        """A generation config that also stops at ``<end_of_turn>``.
+
+        The course model's folder names only ``<eos>`` as its end token, but in the course chat
+        format a reply ends with ``<end_of_turn>``: without this, every answer would run on into
+        invented turns until ``max_tokens``. Written next to the cache, never into the model folder.
+        """
+        import hashlib
+        import json
+
+        gen_path = self.model_path / "generation_config.json"
+        base = json.loads(gen_path.read_text()) if gen_path.exists() else {}
+        eos = base.get("eos_token_id")
+        eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+        end = _special_token_id(self.model_path, "<end_of_turn>")
+        if end is not None and end not in eos_ids:
+            eos_ids.append(end)
+        config = {k: v for k, v in base.items() if k in ("bos_token_id", "pad_token_id", "decoder_start_token_id")}
+        config["eos_token_id"] = eos_ids
+        text = json.dumps(config, indent=1, sort_keys=True)
+        folder = self.home / "vllm" / "generation-config" / hashlib.sha256(text.encode()).hexdigest()[:12]
+        target = folder / "generation_config.json"
+        if not target.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / "generation_config.json.tmp"
+            tmp.write_text(text)
+            tmp.replace(target)
+        return folder
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
