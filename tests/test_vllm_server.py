@@ -202,3 +202,32 @@ def test_server_killed_mid_stream_then_stop_leaves_nothing(live):
     assert live.processes() == []
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
     assert not live.health().ok
+
+
+def test_guide_templates_checked_by_vllms_own_parser():
+    """No server: vLLM's argument parser and engine-config checks judge the generated commands."""
+    from edgeagents.errors import InvalidRequestError
+    from edgeagents.runtimes.vllm import course_hf_folder
+    from edgeagents.vllm import templates as T
+
+    if vllm_python() is None:
+        pytest.skip("vLLM is not installed (make vllm builds .venv-vllm)")
+    model = str(course_hf_folder())
+    guide = T.generate_vllm_command(model, "development")
+    fitted = T.get_config_template("staging", quantization=None)
+    commands = {
+        "guide": guide,
+        "renamed": T.modernize_command(guide),
+        "awq": T.modernize_command(T.generate_vllm_command(model, "staging")),
+        "fitted": T.modernize_command(T.generate_vllm_command(model, "staging", config=fitted)) + ["--dtype", "float32"],
+        "bad value": T.modernize_command(guide) + ["--max-num-seqs", "0"],
+    }
+    results = {r.name: r for r in T.validate_commands(commands)}
+    assert results["guide"].stage == "parse" and "--disable-log-requests" in results["guide"].message
+    assert results["renamed"].ok and results["renamed"].resolved["max_num_seqs"] == 32
+    assert not results["awq"].ok and "awq" in results["awq"].message.lower()
+    assert results["fitted"].ok and results["fitted"].resolved["dtype"] == "float32"
+    assert results["fitted"].resolved["max_model_len"] == 4096
+    assert not results["bad value"].ok
+    with pytest.raises(InvalidRequestError):
+        results["bad value"].raise_if_invalid()
