@@ -19,6 +19,7 @@ from typing import Any, Callable
 import httpx
 import psutil
 
+from edgeagents.errors import EdgeAgentsError
 from edgeagents.vllm.load import DEFAULT_PROMPTS, measure
 
 
@@ -126,6 +127,8 @@ def main() -> None:
             print(f"{name}: measured in {time.perf_counter() - t0:.0f} s", flush=True)
         except LookupError as exc:
             skipped.append((name, str(exc)))
+        except EdgeAgentsError as exc:  # a runtime that is not installed or cannot start here
+            skipped.append((name, exc.message.splitlines()[0]))
         except Exception as exc:  # a broken runtime is reported, the others still run
             skipped.append((name, f"failed: {type(exc).__name__}: {str(exc)[:200]}"))
     pd.set_option("display.width", 160)

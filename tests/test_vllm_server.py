@@ -174,14 +174,14 @@ def test_batch_manager_and_monitor(live):
     assert isinstance(monitor.auto_scaling_recommendations(), list)
 
 
-def test_gpu_path():
+def test_gpu_path(tmp_path):
     gpus = nvidia_gpu_names()
     if not gpus:
         pytest.skip("no NVIDIA GPU on this machine: the GPU path (plain vllm, --dtype auto, CUDA graphs) is not exercised")
-    # with a GPU the manager must not force CPU settings
-    from edgeagents.runtimes.vllm import VLLMServer as S
-
-    assert S.__init__  # a GPU machine runs the same tests above with dtype auto and without --enforce-eager
+    for name, text in (("config.json", "{}"), ("model.safetensors", ""), ("tokenizer.json", "{}")):
+        (tmp_path / name).write_text(text)
+    cmd = VLLMServer(tmp_path, python="/bin/true").command()
+    assert "--enforce-eager" not in cmd and cmd[cmd.index("--dtype") + 1] == "auto"
 
 
 def test_server_killed_mid_stream_then_stop_leaves_nothing(live):
