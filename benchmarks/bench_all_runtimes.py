@@ -31,10 +31,12 @@ def tree_rss_mb(pid: int) -> float:
         return float("nan")
 
 
-def http_row(name: str, base_url: str, model: str, pid: int | None, args: argparse.Namespace, ignore_eos: bool) -> dict:
-    measure(base_url, model, concurrency=1, max_tokens=4, ignore_eos=ignore_eos)  # warm-up
-    single = measure(base_url, model, concurrency=1, requests=3, max_tokens=args.max_tokens, ignore_eos=ignore_eos)
-    many = measure(base_url, model, concurrency=args.concurrency, max_tokens=args.max_tokens, ignore_eos=ignore_eos)
+def http_row(name: str, base_url: str, model: str, pid: int | None, args: argparse.Namespace, ignore_eos: bool,
+             extra_body: dict | None = None) -> dict:
+    kw = {"ignore_eos": ignore_eos, "extra_body": extra_body}
+    measure(base_url, model, concurrency=1, max_tokens=4, **kw)  # warm-up
+    single = measure(base_url, model, concurrency=1, requests=3, max_tokens=args.max_tokens, **kw)
+    many = measure(base_url, model, concurrency=args.concurrency, max_tokens=args.max_tokens, **kw)
     return {
         "runtime": name, "ttft_ms": 1000 * single.mean_ttft_s, "single_tok_s": single.aggregate_tps,
         f"aggregate_tok_s@{args.concurrency}": many.aggregate_tps, "batching_gain": many.aggregate_tps / single.aggregate_tps,
@@ -64,6 +66,7 @@ def run_llamacpp(args: argparse.Namespace) -> dict:
     from edgeagents.runtimes import LlamaCppServer
 
     with LlamaCppServer() as server:
+        # llama.cpp's server has no ignore_eos: its replies end when the model ends its turn (see tokens_per_request)
         return http_row("llama.cpp (server)", server.base_url, server.alias, server.pid, args, ignore_eos=False)
 
 
@@ -134,6 +137,8 @@ def main() -> None:
     pd.set_option("display.width", 160)
     if rows:
         print(pd.DataFrame(rows).round(2).to_string(index=False))
+        print("tok/s include the time to first token; runtimes without ignore_eos stop when the model ends its turn,"
+              " so compare tokens_per_request before comparing speeds.")
     for name, why in skipped:
         print(f"skipped {name}: {why}")
 

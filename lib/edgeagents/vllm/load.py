@@ -77,9 +77,14 @@ def measure(
     max_tokens: int = 32,
     prompts: Sequence[str] = DEFAULT_PROMPTS,
     ignore_eos: bool = True,
+    extra_body: dict[str, Any] | None = None,
     timeout: float = 300.0,
 ) -> LoadResult:
-    """Send ``requests`` (default = ``concurrency``) requests, ``concurrency`` at a time; aggregate the numbers."""
+    """Send ``requests`` (default = ``concurrency``) requests, ``concurrency`` at a time; aggregate the numbers.
+
+    ``extra_body`` adds server-specific fields (e.g. a ``logit_bias`` that bans the end tokens on a server
+    without ``ignore_eos``).
+    """
     import openai
 
     if concurrency < 1 or max_tokens < 1:
@@ -87,6 +92,8 @@ def measure(
     n = requests or concurrency
     client = openai.OpenAI(base_url=base_url, api_key="not-needed", timeout=timeout, max_retries=0)
     extra = {"ignore_eos": True, "min_tokens": max_tokens} if ignore_eos else None
+    if extra_body:
+        extra = {**(extra or {}), **extra_body}
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         futures = [pool.submit(one_request, client, model, prompts[i % len(prompts)], max_tokens, extra) for i in range(n)]
