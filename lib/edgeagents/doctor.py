@@ -277,6 +277,17 @@ def diagnose() -> DoctorReport:
     # vLLM may be installed under another distribution name (the GPU build is plain "vllm")
     if not any(c.name == "vLLM" and c.ok for c in components) and _version("vllm"):
         components = [Component("vLLM", True, f"vllm {_version('vllm')}") if c.name == "vLLM" else c for c in components]
+    # --- vLLM (lab 10): its own environment, .venv-vllm, built by `make vllm` ---
+    if not any(c.name == "vLLM" and c.ok for c in components):
+        from edgeagents.runtimes.vllm import vllm_python
+
+        exe = vllm_python()
+        if exe is not None:
+            components = [Component("vLLM", True, f"{exe}") if c.name == "vLLM" else c for c in components]
+        else:
+            components = [Component("vLLM", False, "not installed", "make vllm") if c.name == "vLLM" else c
+                          for c in components]
+    # --- end vLLM ---
     report = DoctorReport(_machine(), components)
     report.labs_rows = _labs(report)
     return report

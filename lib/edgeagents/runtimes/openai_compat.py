@@ -103,7 +103,8 @@ class OpenAICompatRuntime:
             )
         if isinstance(exc, o.BadRequestError):
             text = str(exc)
-            if "context" in text.lower() and ("length" in text.lower() or "window" in text.lower() or "exceed" in text.lower()):
+            low = text.lower()
+            if ("context" in low and ("length" in low or "window" in low or "exceed" in low)) or "max_model_len" in low:
                 err = InvalidRequestError(f"The server says the request does not fit its context: {text[:300]}")
                 err.__class__ = ContextOverflowError  # keep the type learners catch
                 return err

@@ -1,0 +1,170 @@
+"""The guide's advanced monitoring, fed by vLLM's real ``/metrics`` instead of ping requests.
+
+The guide measured latency by sending a one-token "ping" and reported the queue length as 0
+("would need to be exposed by vLLM"). vLLM does expose it: every snapshot here reads the
+server's Prometheus counters and gauges, and rates come from the difference between two
+snapshots. The autoscaling rules are the guide's (latency, utilisation, queue, idle), with
+CPU utilisation standing in for GPU utilisation on a machine without a GPU.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import psutil
+
+from edgeagents.vllm import metrics as m
+
+GUIDE_THRESHOLDS = {
+    "gpu_utilization_max": 95,
+    "gpu_memory_max_gb": 10,
+    "latency_max_ms": 3000,
+    "queue_length_max": 50,
+    "error_rate_max_percent": 10,
+    "low_utilization_percent": 20,
+    "low_requests_per_second": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class PerformanceMetrics:
+    timestamp: float
+    requests_per_second: float
+    tokens_per_second: float
+    average_latency_ms: float
+    average_ttft_ms: float
+    utilization_percent: float  # GPU when there is one, else this machine's CPU
+    utilization_source: str
+    memory_used_gb: float
+    queue_length: int
+    active_requests: int
+    kv_cache_usage_percent: float
+
+
+def _gpu_utilization() -> tuple[float, float] | None:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+        util = pynvml.nvmlDeviceGetUtilizationRates(handle).gpu
+        mem = pynvml.nvmlDeviceGetMemoryInfo(handle).used / 1024**3
+        return float(util), float(mem)
+    except Exception:
+        return None
+
+
+@dataclass
+class VLLMMonitor:
+    """Collect snapshots from one or more servers' metrics and turn them into reports and advice.
+
+    ``sources`` maps an instance name to a callable that returns the server's flattened metrics
+    (``server.metrics``).
+    """
+
+    sources: dict[str, Callable[[], dict[str, float]]]
+    thresholds: dict[str, float] = field(default_factory=lambda: dict(GUIDE_THRESHOLDS))
+    history: list[dict[str, PerformanceMetrics]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._last: dict[str, tuple[float, dict[str, float]]] = {}
+        psutil.cpu_percent(interval=None)  # prime the CPU counter
+
+    def collect(self) -> dict[str, PerformanceMetrics]:
+        """One snapshot per instance; rates are over the time since the previous snapshot."""
+        snapshot: dict[str, PerformanceMetrics] = {}
+        now = time.time()
+        cpu = psutil.cpu_percent(interval=None)
+        gpu = _gpu_utilization()
+        for name, read in self.sources.items():
+            try:
+                flat = read()
+            except Exception:
+                flat = None
+            if flat is None:
+                snapshot[name] = PerformanceMetrics(now, 0, 0, 0, 0, 0, "unreachable", 0, 0, 0, 0)
+                continue
+            prev_t, prev = self._last.get(name, (now, {}))
+            dt = now - prev_t
+
+            def delta(key: str) -> float:
+                return flat.get(key, 0.0) - prev.get(key, 0.0) if prev else 0.0
+
+            done = delta(f"{m.E2E}_count")
+            lat = delta(f"{m.E2E}_sum") / done * 1000 if done > 0 else 0.0
+            first = delta(f"{m.TTFT}_count")
+            ttft = delta(f"{m.TTFT}_sum") / first * 1000 if first > 0 else 0.0
+            snapshot[name] = PerformanceMetrics(
+                timestamp=now,
+                requests_per_second=done / dt if dt > 0 else 0.0,
+                tokens_per_second=delta(m.GENERATION_TOKENS) / dt if dt > 0 else 0.0,
+                average_latency_ms=lat,
+                average_ttft_ms=ttft,
+                utilization_percent=gpu[0] if gpu else cpu,
+                utilization_source="gpu" if gpu else "cpu",
+                memory_used_gb=gpu[1] if gpu else psutil.virtual_memory().used / 1024**3,
+                queue_length=int(flat.get(m.WAITING, 0)),
+                active_requests=int(flat.get(m.RUNNING, 0)),
+                kv_cache_usage_percent=100 * flat.get(m.KV_USAGE, 0.0),
+            )
+            self._last[name] = (now, flat)
+        self.history.append(snapshot)
+        self.history = self.history[-1000:]
+        return snapshot
+
+    def generate_performance_report(self, time_window_minutes: float = 60) -> dict[str, Any]:
+        cutoff = time.time() - time_window_minutes * 60
+        recent = [s for s in self.history if any(x.timestamp > cutoff for x in s.values())]
+        if not recent:
+            return {"error": "No recent metrics available"}
+        report: dict[str, Any] = {"time_window_minutes": time_window_minutes, "total_samples": len(recent), "instances": {}}
+        for name in self.sources:
+            rows = [s[name] for s in recent if name in s and s[name].utilization_source != "unreachable"]
+            if rows:
+                report["instances"][name] = {
+                    "avg_latency_ms": sum(r.average_latency_ms for r in rows) / len(rows),
+                    "max_latency_ms": max(r.average_latency_ms for r in rows),
+                    "avg_utilization": sum(r.utilization_percent for r in rows) / len(rows),
+                    "avg_requests_per_second": sum(r.requests_per_second for r in rows) / len(rows),
+                    "max_queue_length": max(r.queue_length for r in rows),
+                    "availability_percent": 100 * len(rows) / len(recent),
+                }
+        return report
+
+    def auto_scaling_recommendations(self, snapshot: dict[str, PerformanceMetrics] | None = None) -> list[dict[str, str]]:
+        """The guide's rules on the latest (or a given) snapshot, plus a queue rule the guide could not apply."""
+        if snapshot is None:
+            if not self.history:
+                return []
+            snapshot = self.history[-1]
+        t = self.thresholds
+        out: list[dict[str, str]] = []
+        for name, x in snapshot.items():
+            if x.utilization_source == "unreachable":
+                out.append({"instance": name, "type": "restart", "reason": "metrics unreachable",
+                            "suggestion": "Check the server process and its log."})
+                continue
+            if x.average_latency_ms > t["latency_max_ms"]:
+                out.append({"instance": name, "type": "scale_up", "reason": f"High latency: {x.average_latency_ms:.0f} ms",
+                            "suggestion": "More compute per replica (tensor parallelism, a faster device) or shorter outputs."})
+            if x.queue_length > t["queue_length_max"]:
+                out.append({"instance": name, "type": "scale_out", "reason": f"{x.queue_length} requests waiting",
+                            "suggestion": "Add a replica, or raise --max-num-seqs if KV cache and memory allow."})
+            if x.utilization_percent > t["gpu_utilization_max"]:
+                out.append({"instance": name, "type": "scale_out",
+                            "reason": f"High {x.utilization_source.upper()} utilization: {x.utilization_percent:.1f}%",
+                            "suggestion": "Add another instance on other hardware."})
+            if x.utilization_percent < t["low_utilization_percent"] and x.requests_per_second < t["low_requests_per_second"] \
+                    and x.active_requests == 0 and x.queue_length == 0:
+                out.append({"instance": name, "type": "scale_down",
+                            "reason": f"Low utilization: {x.utilization_percent:.1f}% {x.utilization_source.upper()}, "
+                                      f"{x.requests_per_second:.1f} RPS",
+                            "suggestion": "Consolidate workloads or reduce resources."})
+        return out
+
+    def frame(self):  # noqa: ANN201 - a pandas DataFrame
+        import pandas as pd
+
+        return pd.DataFrame([{"instance": n, **asdict(x)} for s in self.history for n, x in s.items()])
