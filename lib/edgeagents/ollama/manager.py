@@ -1,0 +1,449 @@
+"""Talk to an Ollama server with the official ``ollama`` client: health, models, create, chat, speed.
+
+>>> m = OllamaManager()                       # OLLAMA_HOST, or http://127.0.0.1:11434
+>>> m.health()                                # Health(ok=True, detail='Ollama 0.9.3 at ...')
+>>> m.ensure_course_model()                   # creates "edgeagents-course" from the local GGUF (no pull)
+>>> reply = m.chat("edgeagents-course", [{"role": "user", "content": "Hi"}], num_predict=8)
+>>> reply.tokens_per_second                   # eval_count / eval_duration, as Ollama measured it
+
+Every failure is a typed error from :mod:`edgeagents.errors` with a hint: nothing answering
+(:class:`RuntimeUnavailableError`), an unknown model (:class:`ModelNotFoundError`), a pull that
+cannot reach the registry (:class:`RuntimeUnavailableError`), a server or runner that dies while
+answering (:class:`BackendError`). Every request has a timeout, so nothing hangs.
+
+The course model is created from local files with a Modelfile, so no download is needed:
+``FROM`` an F16 GGUF of Gemma 3 270M, ``ADAPTER`` the course LoRA when the library ships one,
+a chat ``TEMPLATE`` in the course format (with ``.Tools``, so Ollama accepts ``tools=``),
+stop tokens and ``num_predict``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from edgeagents.errors import (
+    BackendError,
+    EdgeAgentsError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    RuntimeUnavailableError,
+)
+from edgeagents.runtimes.base import Health
+from edgeagents.settings import load_settings
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+COURSE_MODEL = "edgeagents-course"
+TEMPLATE_PATH = Path(__file__).with_name("course_template.tmpl")
+STOP = ("<end_of_turn>",)
+F16_FILENAME = "gemma-3-270m-f16.gguf"
+
+
+def default_host() -> str:
+    host = os.environ.get("OLLAMA_HOST", "").strip() or DEFAULT_HOST
+    if not host.startswith(("http://", "https://")):
+        host = "http://" + host
+    return host.rstrip("/")
+
+
+@dataclass(frozen=True)
+class OllamaReply:
+    """One answer, with Ollama's own timings (nanoseconds in the API, seconds here)."""
+
+    text: str
+    model: str
+    done_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    prompt_s: float
+    eval_s: float
+    total_s: float
+    load_s: float
+    wall_s: float
+    tool_calls: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Decode speed as Ollama measured it: eval_count / eval_duration."""
+        return self.completion_tokens / self.eval_s if self.eval_s > 0 else 0.0
+
+    @property
+    def prompt_tokens_per_second(self) -> float:
+        return self.prompt_tokens / self.prompt_s if self.prompt_s > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "done_reason": self.done_reason, "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens, "prompt_tok_s": round(self.prompt_tokens_per_second, 2),
+            "decode_tok_s": round(self.tokens_per_second, 2), "load_s": round(self.load_s, 3),
+            "total_s": round(self.total_s, 3), "wall_s": round(self.wall_s, 3),
+        }
+
+
+def _reply(resp: Any, wall_s: float, text: str | None = None) -> OllamaReply:
+    msg = getattr(resp, "message", None)
+    calls = tuple(
+        {"name": c.function.name, "arguments": dict(c.function.arguments or {})}
+        for c in ((msg.tool_calls or []) if msg is not None else [])
+    )
+    if text is None:
+        text = msg.content if msg is not None else getattr(resp, "response", "")
+    ns = 1e9
+    return OllamaReply(
+        text=text or "",
+        model=resp.model or "",
+        done_reason=resp.done_reason or "",
+        prompt_tokens=resp.prompt_eval_count or 0,
+        completion_tokens=resp.eval_count or 0,
+        prompt_s=(resp.prompt_eval_duration or 0) / ns,
+        eval_s=(resp.eval_duration or 0) / ns,
+        total_s=(resp.total_duration or 0) / ns,
+        load_s=(resp.load_duration or 0) / ns,
+        wall_s=wall_s,
+        tool_calls=calls,
+    )
+
+
+@dataclass
+class ModelFile:
+    """An Ollama Modelfile, built in code (``str(mf)`` is the text ``ollama create -f`` reads)."""
+
+    from_: str
+    adapter: str | None = None
+    template: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    system: str | None = None
+
+    def __str__(self) -> str:
+        lines = [f"FROM {self.from_}"]
+        if self.adapter:
+            lines.append(f"ADAPTER {self.adapter}")
+        if self.template:
+            lines.append(f'TEMPLATE """{self.template}"""')
+        if self.system:
+            lines.append(f'SYSTEM """{self.system}"""')
+        for key, value in self.parameters.items():
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                lines.append(f"PARAMETER {key} {v!r}" if isinstance(v, str) else f"PARAMETER {key} {v}")
+        return "\n".join(lines) + "\n"
+
+
+def course_template() -> str:
+    return TEMPLATE_PATH.read_text()
+
+
+def course_f16_gguf(*, progress: bool = False) -> Path:
+    """The course model as an F16 GGUF (the course's Ollama server build computes NaN on K-quants).
+
+    Uses the model forge's ``build_f16`` when the library has it; otherwise expands the Q4_K_M
+    file here (``gguf`` package: read, dequantize, write F16; ~30-70 s, once, cached, atomic).
+    """
+    try:  # the forge (edgeagents.models.forge) owns model conversions when it is present
+        from edgeagents.models.forge import build_f16  # type: ignore[attr-defined]
+
+        return Path(build_f16())
+    except ImportError:
+        pass
+    from edgeagents.models.course import prepare_base_model
+
+    base = prepare_base_model(progress=progress)
+    target = load_settings().models_dir / "ollama" / F16_FILENAME
+    stamp = target.with_name(target.name + ".source")
+    key = f"{base.stat().st_size}:{base.stat().st_mtime_ns}"
+    if target.exists() and stamp.exists() and stamp.read_text() == key:
+        return target
+    _expand_to_f16(base, target)
+    stamp.write_text(key)
+    return target
+
+
+def _expand_to_f16(src: Path, dst: Path) -> None:
+    import numpy as np
+    from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter
+    from gguf.quants import dequantize
+
+    reader = GGUFReader(src)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=".f16-", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer = GGUFWriter(tmp, reader.fields["general.architecture"].contents())
+        for name, fld in reader.fields.items():
+            if name.startswith("GGUF.") or name == "general.architecture":
+                continue
+            if name == "general.file_type":
+                writer.add_uint32(name, 1)  # MOSTLY_F16
+            elif fld.types[0] == GGUFValueType.ARRAY:
+                writer.add_key_value(name, fld.contents(), fld.types[0], sub_type=fld.types[-1])
+            else:
+                writer.add_key_value(name, fld.contents(), fld.types[0])
+        for t in reader.tensors:
+            shape = [int(x) for x in reversed(t.shape)]
+            data = dequantize(t.data, t.tensor_type).reshape(shape)
+            keep_f32 = t.tensor_type == GGMLQuantizationType.F32 or len(shape) == 1
+            writer.add_tensor(t.name, data.astype(np.float32 if keep_f32 else np.float16))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        tmp.replace(dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class OllamaManager:
+    """The guide's ``OllamaManager``, on the real client: health, list, show, create, chat, stream, ps.
+
+    Args:
+        host: the server, e.g. ``http://127.0.0.1:11434``; default ``$OLLAMA_HOST``.
+        timeout: seconds any request may take before it fails with a typed error.
+    """
+
+    def __init__(self, host: str | None = None, *, timeout: float = 120.0) -> None:
+        try:
+            import ollama
+        except ImportError:
+            raise RuntimeUnavailableError(
+                "The ollama Python client is not installed.", hint="pip install -e '.[ollama]'  (or run `make setup`)"
+            ) from None
+        self._ollama = ollama
+        self.host = (host or default_host()).rstrip("/")
+        self.timeout = timeout
+        self.client = ollama.Client(host=self.host, timeout=timeout)
+
+    @property
+    def openai_url(self) -> str:
+        return f"{self.host}/v1"
+
+    # ---------------------------------------------------------------- errors
+    def _translate(self, exc: BaseException, model: str | None = None) -> EdgeAgentsError:
+        import httpx
+
+        o = self._ollama
+        if isinstance(exc, EdgeAgentsError):
+            return exc
+        if isinstance(exc, o.ResponseError):
+            text = str(exc.error)
+            low = text.lower()
+            if exc.status_code == 404 or "not found" in low:
+                return ModelNotFoundError(
+                    f"Ollama at {self.host} has no model {model!r}: {text[:200]}",
+                    hint="List models with manager.list_models(); create the course model with manager.ensure_course_model().",
+                )
+            if "pull" in low or "registry" in low or "dial tcp" in low or "lookup" in low:
+                return RuntimeUnavailableError(
+                    f"Ollama could not reach its model registry (offline?): {text[:200]}",
+                    hint="Create the model from a local GGUF instead: manager.create_from_gguf(name, path).",
+                )
+            if exc.status_code and exc.status_code >= 500:
+                return BackendError(f"Ollama failed with HTTP {exc.status_code}: {text[:300]}")
+            return InvalidRequestError(f"Ollama rejected the request (HTTP {exc.status_code}): {text[:300]}")
+        if isinstance(exc, httpx.TimeoutException):
+            return RuntimeUnavailableError(
+                f"Ollama at {self.host} did not answer within {self.timeout:.0f} s.",
+                hint="The server is busy or stuck: ask for fewer tokens (num_predict) or raise timeout=.",
+            )
+        if isinstance(exc, (httpx.ConnectError, ConnectionError)):
+            from edgeagents.ollama.server import HOW_TO_START
+
+            return RuntimeUnavailableError(f"Nothing answers at {self.host}.", hint=HOW_TO_START)
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.NetworkError)):
+            return BackendError(f"The connection to Ollama broke while it was answering: {exc}")
+        return BackendError(f"The request to Ollama failed: {type(exc).__name__}: {exc}")
+
+    def _call(self, fn: Any, *args: Any, _model: str | None = None, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - everything becomes a typed error
+            raise self._translate(exc, _model) from exc
+
+    # ---------------------------------------------------------------- the server
+    def health(self) -> Health:
+        start = time.perf_counter()
+        import httpx
+
+        try:
+            resp = httpx.get(f"{self.host}/api/version", timeout=min(5.0, self.timeout))
+            resp.raise_for_status()
+            return Health(True, f"Ollama {resp.json().get('version', '?')} at {self.host}", time.perf_counter() - start)
+        except Exception as exc:  # noqa: BLE001
+            return Health(False, self._translate(exc).message, time.perf_counter() - start)
+
+    def require(self) -> "OllamaManager":
+        """Raise :class:`RuntimeUnavailableError` (with how to start one) unless a server answers."""
+        h = self.health()
+        if not h.ok:
+            from edgeagents.ollama.server import HOW_TO_START
+
+            raise RuntimeUnavailableError(h.detail, hint=HOW_TO_START)
+        return self
+
+    def version(self) -> str:
+        import httpx
+
+        try:
+            return httpx.get(f"{self.host}/api/version", timeout=min(5.0, self.timeout)).json().get("version", "?")
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc) from exc
+
+    # ---------------------------------------------------------------- models
+    def list_models(self) -> list[dict[str, Any]]:
+        resp = self._call(self.client.list)
+        return [
+            {
+                "name": m.model,
+                "size_mb": round((m.size or 0) / 1e6, 1),
+                "family": m.details.family if m.details else "",
+                "parameters": m.details.parameter_size if m.details else "",
+                "quantization": m.details.quantization_level if m.details else "",
+                "digest": (m.digest or "")[:12],
+            }
+            for m in resp.models
+        ]
+
+    def has_model(self, name: str) -> bool:
+        wanted = {name, f"{name}:latest"}
+        return any(m["name"] in wanted for m in self.list_models())
+
+    def show(self, name: str) -> dict[str, Any]:
+        resp = self._call(self.client.show, name, _model=name)
+        return {
+            "template": resp.template or "",
+            "parameters": resp.parameters or "",
+            "details": resp.details.model_dump() if resp.details else {},
+            "capabilities": list(getattr(resp, "capabilities", None) or []),
+            "modelinfo": dict(resp.modelinfo or {}),
+        }
+
+    def ps(self) -> list[dict[str, Any]]:
+        """What is loaded now (``/api/ps``): name, size in memory, and when it unloads."""
+        resp = self._call(self.client.ps)
+        return [
+            {"name": m.model, "size_mb": round((m.size or 0) / 1e6, 1), "vram_mb": round((m.size_vram or 0) / 1e6, 1),
+             "expires_at": str(m.expires_at)}
+            for m in resp.models
+        ]
+
+    def pull(self, name: str) -> None:
+        """Download a model from the Ollama registry (fails with a typed error offline)."""
+        for _ in self._call(self.client.pull, name, stream=True, _model=name):
+            pass
+
+    def delete(self, name: str) -> None:
+        self._call(self.client.delete, name, _model=name)
+
+    def create_from_gguf(
+        self,
+        name: str,
+        gguf_path: Path | str,
+        *,
+        adapter_path: Path | str | None = None,
+        template: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        system: str | None = None,
+    ) -> dict[str, Any]:
+        """``ollama create`` from local files: upload the GGUF (and adapter) as blobs, then build the model."""
+        gguf_path = Path(gguf_path)
+        if not gguf_path.is_file():
+            raise ModelNotFoundError(f"No GGUF file at {gguf_path}.")
+        start = time.perf_counter()
+        files = {gguf_path.name: self._call(self.client.create_blob, gguf_path)}
+        adapters = None
+        if adapter_path is not None:
+            adapter_path = Path(adapter_path)
+            if not adapter_path.is_file():
+                raise ModelNotFoundError(f"No adapter file at {adapter_path}.")
+            adapters = {adapter_path.name: self._call(self.client.create_blob, adapter_path)}
+        last = None
+        for last in self._call(
+            self.client.create, model=name, files=files, adapters=adapters, template=template,
+            parameters=parameters, system=system, stream=True,
+        ):
+            pass
+        return {"name": name, "status": getattr(last, "status", ""), "seconds": round(time.perf_counter() - start, 2)}
+
+    def course_modelfile(self, *, num_predict: int = 64) -> tuple[ModelFile, Path, Path | None]:
+        """The Modelfile of the course model (F16 GGUF + course adapter when shipped), and its files."""
+        from edgeagents.models.course import course_adapter_path
+
+        gguf = course_f16_gguf()
+        adapter = course_adapter_path() if load_settings().model_variant == "course" else None
+        params = {"stop": list(STOP), "num_predict": num_predict, "num_ctx": load_settings().n_ctx,
+                  "num_thread": load_settings().n_threads, "temperature": 0}
+        mf = ModelFile(str(gguf), str(adapter) if adapter else None, course_template(), params)
+        return mf, gguf, adapter
+
+    def ensure_course_model(self, name: str = COURSE_MODEL, *, num_predict: int = 64, force: bool = False) -> dict[str, Any]:
+        """Create the course model from local files unless the server already has it. Returns what it did."""
+        mf, gguf, adapter = self.course_modelfile(num_predict=num_predict)
+        label = "base + course adapter" if adapter else "base (no course adapter shipped yet)"
+        if not force and self.has_model(name):
+            return {"name": name, "created": False, "model": label}
+        info = self.create_from_gguf(name, gguf, adapter_path=adapter, template=mf.template, parameters=mf.parameters)
+        return {"name": name, "created": True, "model": label, "seconds": info["seconds"]}
+
+    # ---------------------------------------------------------------- inference
+    @staticmethod
+    def _options(num_predict: int | None, options: dict[str, Any]) -> dict[str, Any]:
+        opts = {"temperature": 0, "num_thread": load_settings().n_threads, **options}
+        if num_predict is not None:
+            opts["num_predict"] = num_predict
+        return opts
+
+    def chat(
+        self, model: str, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
+        num_predict: int | None = 32, **options: Any,
+    ) -> OllamaReply:
+        start = time.perf_counter()
+        try:
+            resp = self.client.chat(model=model, messages=list(messages), tools=tools,
+                                    options=self._options(num_predict, options))
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, model) from exc
+        return _reply(resp, time.perf_counter() - start)
+
+    def chat_stream(
+        self, model: str, messages: Sequence[dict[str, Any]], *, num_predict: int | None = 32, **options: Any
+    ) -> Iterator[str | OllamaReply]:
+        """Yield text pieces as they arrive, then one :class:`OllamaReply` with the totals."""
+        start = time.perf_counter()
+        text = ""
+        last = None
+        try:
+            for part in self.client.chat(model=model, messages=list(messages), stream=True,
+                                         options=self._options(num_predict, options)):
+                last = part
+                piece = part.message.content or ""
+                if piece:
+                    text += piece
+                    yield piece
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, model) from exc
+        if last is None or not last.done:
+            raise BackendError("Ollama's stream ended before the answer was done.")
+        yield _reply(last, time.perf_counter() - start, text)
+
+    def generate(self, model: str, prompt: str, *, num_predict: int | None = 32, raw: bool = False, **options: Any) -> OllamaReply:
+        start = time.perf_counter()
+        try:
+            resp = self.client.generate(model=model, prompt=prompt, raw=raw, options=self._options(num_predict, options))
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, model) from exc
+        return _reply(resp, time.perf_counter() - start)
+
+    def openai_client(self, timeout: float | None = None):  # noqa: ANN201 - openai.OpenAI
+        """An OpenAI client on Ollama's ``/v1`` (the key is ignored by Ollama)."""
+        import openai
+
+        return openai.OpenAI(base_url=self.openai_url, api_key="ollama", timeout=timeout or self.timeout, max_retries=0)
+
+    def close(self) -> None:
+        try:
+            self.client._client.close()
+        except Exception:  # noqa: BLE001
+            pass
