@@ -240,7 +240,9 @@ class OllamaManager:
                     f"Ollama could not reach its model registry (offline?): {text[:200]}",
                     hint="Create the model from a local GGUF instead: manager.create_from_gguf(name, path).",
                 )
-            if exc.status_code and exc.status_code >= 500:
+            if exc.status_code is None or exc.status_code < 0:  # an error sent inside a stream
+                return BackendError(f"Ollama reported an error while answering: {text[:300]}")
+            if exc.status_code >= 500:
                 return BackendError(f"Ollama failed with HTTP {exc.status_code}: {text[:300]}")
             return InvalidRequestError(f"Ollama rejected the request (HTTP {exc.status_code}): {text[:300]}")
         if isinstance(exc, httpx.TimeoutException):
@@ -331,8 +333,11 @@ class OllamaManager:
 
     def pull(self, name: str) -> None:
         """Download a model from the Ollama registry (fails with a typed error offline)."""
-        for _ in self._call(self.client.pull, name, stream=True, _model=name):
-            pass
+        try:
+            for _ in self.client.pull(name, stream=True):
+                pass
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, name) from exc
 
     def delete(self, name: str) -> None:
         self._call(self.client.delete, name, _model=name)
@@ -360,11 +365,12 @@ class OllamaManager:
                 raise ModelNotFoundError(f"No adapter file at {adapter_path}.")
             adapters = {adapter_path.name: self._call(self.client.create_blob, adapter_path)}
         last = None
-        for last in self._call(
-            self.client.create, model=name, files=files, adapters=adapters, template=template,
-            parameters=parameters, system=system, stream=True,
-        ):
-            pass
+        try:
+            for last in self.client.create(model=name, files=files, adapters=adapters, template=template,
+                                           parameters=parameters, system=system, stream=True):
+                pass
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, name) from exc
         return {"name": name, "status": getattr(last, "status", ""), "seconds": round(time.perf_counter() - start, 2)}
 
     def course_modelfile(self, *, num_predict: int = 64) -> tuple[ModelFile, Path, Path | None]:

@@ -71,7 +71,7 @@ class OllamaRuntime:
     def _options(self, options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         opts: dict[str, Any] = {"num_predict": rq.check_max_tokens(options.pop("max_tokens", 256))}
         opts["temperature"] = options.pop("temperature", 0.0)
-        rq.check_sampling(opts["temperature"], options.get("top_p"), options.get("top_k"))
+        rq.check_sampling(opts["temperature"], options.get("top_p", 1.0), options.get("top_k", 0))
         for key, target in (("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"), ("stop", "stop"),
                             ("repeat_penalty", "repeat_penalty"), ("min_p", "min_p")):
             if key in options:

@@ -1,0 +1,267 @@
+"""Ollama: the logic (fast) and a real server (integration).
+
+The integration tests start the server that `make ollama-server` installs (or $EDGEAGENTS_OLLAMA_BIN)
+on 127.0.0.1 and a free port, create the course model from the local GGUF (no pull), and stop it
+by its process group. That server is slow (a few tokens per second), so every request is tiny.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from edgeagents.errors import (
+    BackendError,
+    EdgeAgentsError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    RuntimeUnavailableError,
+)
+from edgeagents.ollama.manager import COURSE_MODEL, ModelFile, OllamaManager, course_template
+from edgeagents.ollama.service import (
+    GUIDE_THRESHOLDS,
+    MonitoringService,
+    MultiModelManager,
+    ProductionService,
+    classify_task,
+    recommend_for_hardware,
+)
+
+PROMPT = "Q: What is the largest planet in the solar system?\nA:"
+USER = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# ----------------------------------------------------------------------------- logic (no server)
+@pytest.mark.parametrize(
+    ("task", "category"),
+    [("simple routing", "lightweight"), ("Classify this ticket", "lightweight"), ("code debugging", "coding"),
+     ("complex analysis", "capable"), ("write a poem", "balanced")],
+)
+def test_classify_task_follows_the_guides_keywords(task, category):
+    assert classify_task(task) == category
+
+
+def test_classify_task_rejects_empty():
+    with pytest.raises(InvalidRequestError):
+        classify_task("  ")
+
+
+def test_modelfile_text():
+    mf = ModelFile("/m/x.gguf", "/m/a.gguf", "{{ .Prompt }}", {"stop": ["<end_of_turn>"], "num_predict": 8})
+    text = str(mf)
+    assert text.splitlines()[:2] == ["FROM /m/x.gguf", "ADAPTER /m/a.gguf"]
+    assert "PARAMETER stop '<end_of_turn>'" in text and "PARAMETER num_predict 8" in text
+    assert 'TEMPLATE """{{ .Prompt }}"""' in text
+
+
+def test_course_template_declares_tools_and_tool_calls():
+    tpl = course_template()
+    assert ".Tools" in tpl and ".ToolCalls" in tpl and "<tool_call>" in tpl and "<start_of_turn>model" in tpl
+
+
+def test_hardware_tiers():
+    small = recommend_for_hardware({"ram available (GB)": 1.5, "cpu cores (physical)": 2, "gpu": "none found"})
+    mid = recommend_for_hardware({"ram available (GB)": 6, "cpu cores (physical)": 4, "gpu": "none found"})
+    big = recommend_for_hardware({"ram available (GB)": 30, "cpu cores (physical)": 16, "gpu": "none found"})
+    gpu = recommend_for_hardware({"ram available (GB)": 10, "cpu cores (physical)": 4, "gpu": "NVIDIA L4 (24 GB)"})
+    assert [r["tier"] for r in (small, mid, big, gpu)] == ["low_resource", "medium_resource", "high_resource",
+                                                           "high_resource"]
+    assert "1.5 GB" in small["reason"]
+
+
+def test_multi_model_manager_needs_a_fallback():
+    with pytest.raises(InvalidRequestError):
+        MultiModelManager(OllamaManager(f"http://127.0.0.1:{_dead_port()}"), {"lightweight": "x"})
+
+
+def test_alerts_logic_with_the_guides_thresholds():
+    class Down:  # a fake manager: this unit test is about the alert rules only
+        def health(self):
+            from edgeagents.runtimes.base import Health
+
+            return Health(False, "down")
+
+        def generate(self, *a, **k):
+            raise RuntimeUnavailableError("nothing answers")
+
+    mon = MonitoringService(Down(), "m", memory_percent=lambda: 90.0)  # type: ignore[arg-type]
+    sample = mon.collect()
+    kinds = {a.kind for a in mon.check_alerts(sample)}
+    assert kinds == {"availability", "errors", "memory"}
+    assert GUIDE_THRESHOLDS == {"response_time_ms": 2000.0, "error_rate_percent": 5.0, "memory_usage_percent": 85.0}
+
+
+# ----------------------------------------------------------------------------- bad input without a server
+def test_server_not_running_gives_typed_errors_fast():
+    m = OllamaManager(f"http://127.0.0.1:{_dead_port()}", timeout=5)
+    start = time.monotonic()
+    assert m.health().ok is False
+    for call in (m.list_models, lambda: m.chat("x", USER), lambda: m.pull("x")):
+        with pytest.raises(RuntimeUnavailableError) as info:
+            call()
+        assert "ollama" in info.value.hint.lower()
+    assert time.monotonic() - start < 10
+
+
+def test_bad_binary_setting(monkeypatch, tmp_path):
+    from edgeagents.ollama.server import find_server
+
+    monkeypatch.setenv("EDGEAGENTS_OLLAMA_BIN", str(tmp_path / "nope"))
+    with pytest.raises(RuntimeUnavailableError):
+        find_server()
+
+
+# ----------------------------------------------------------------------------- a real server
+@pytest.fixture(scope="module")
+def server():
+    from edgeagents.ollama.server import OllamaServer
+
+    srv = OllamaServer().start()
+    yield srv
+    pids = srv.pids()
+    srv.stop()
+    assert not [p for p in pids if _alive(p)], "server processes left behind"
+
+
+@pytest.fixture(scope="module")
+def manager(server):
+    m = OllamaManager(server.base_url, timeout=120)
+    info = m.ensure_course_model(num_predict=16)
+    assert info["name"] == COURSE_MODEL
+    yield m
+    m.close()
+
+
+@pytest.mark.slow
+def test_server_on_loopback_with_course_model(server, manager):
+    assert server.base_url.startswith("http://127.0.0.1:")
+    assert manager.health().ok
+    names = [m["name"] for m in manager.list_models()]
+    assert f"{COURSE_MODEL}:latest" in names
+    shown = manager.show(COURSE_MODEL)
+    assert "<start_of_turn>" in shown["template"] and "num_predict" in shown["parameters"]
+    assert shown["details"]["quantization_level"] == "F16"
+    assert manager.ensure_course_model(num_predict=16)["created"] is False  # idempotent
+
+
+@pytest.mark.slow
+def test_generate_is_real_and_reports_speed(manager):
+    reply = manager.generate(COURSE_MODEL, PROMPT, raw=True, num_predict=4)
+    assert "Jupiter" in reply.text
+    assert reply.completion_tokens == 4 and reply.eval_s > 0 and reply.tokens_per_second > 0
+
+
+@pytest.mark.slow
+def test_chat_and_stream_with_the_ollama_client(manager):
+    reply = manager.chat(COURSE_MODEL, USER, num_predict=4)
+    assert reply.completion_tokens > 0 and reply.prompt_tokens > 5
+    parts = list(manager.chat_stream(COURSE_MODEL, USER, num_predict=4))
+    final = parts[-1]
+    assert "".join(p for p in parts[:-1]) == final.text and final.completion_tokens == 4
+
+
+@pytest.mark.slow
+def test_chat_and_stream_with_the_openai_client(manager):
+    oc = manager.openai_client(timeout=120)
+    resp = oc.chat.completions.create(model=COURSE_MODEL, messages=USER, max_tokens=4, temperature=0)
+    assert resp.usage.completion_tokens == 4
+    pieces = [c.choices[0].delta.content or "" for c in oc.chat.completions.create(
+        model=COURSE_MODEL, messages=USER, max_tokens=4, temperature=0, stream=True) if c.choices]
+    assert "".join(pieces) == resp.choices[0].message.content
+    from edgeagents.runtimes import OpenAICompatRuntime
+
+    rt = OpenAICompatRuntime(manager.openai_url, COURSE_MODEL, timeout=120)
+    assert rt.chat(USER, max_tokens=3).usage.completion_tokens == 3
+
+
+@pytest.mark.slow
+def test_ollama_runtime_interface(manager):
+    from edgeagents.runtimes.ollama import OllamaRuntime
+
+    with OllamaRuntime(COURSE_MODEL, manager.host) as rt:
+        result = rt.complete(PROMPT, max_tokens=4)
+        assert "Jupiter" in result.text and result.usage.completion_tokens == 4
+        stream = rt.chat_stream(USER, max_tokens=3)
+        text = "".join(c.text for c in stream)
+        assert stream.result is not None and stream.result.text == text
+        with pytest.raises(InvalidRequestError):
+            rt.chat([], max_tokens=3)
+
+
+@pytest.mark.slow
+def test_ps_lists_the_loaded_model(manager):
+    manager.generate(COURSE_MODEL, PROMPT, raw=True, num_predict=1)
+    loaded = manager.ps()
+    assert any(m["name"].startswith(COURSE_MODEL) and m["size_mb"] > 500 for m in loaded)
+
+
+@pytest.mark.slow
+def test_model_not_found_and_offline_pull(manager):
+    with pytest.raises(ModelNotFoundError):
+        manager.chat("edgeagents-no-such-model", USER, num_predict=2)
+    with pytest.raises(ModelNotFoundError):
+        manager.show("edgeagents-no-such-model")
+    start = time.monotonic()
+    with pytest.raises(EdgeAgentsError) as info:
+        manager.pull("edgeagents-no-such-model-xyz:1b")
+    assert isinstance(info.value, (RuntimeUnavailableError, ModelNotFoundError))
+    assert time.monotonic() - start < 60
+
+
+@pytest.mark.slow
+def test_services_on_the_real_server(manager):
+    svc = ProductionService(manager, {"support": COURSE_MODEL}, num_predict=2)
+    ok = svc.process_request("Hello", "support")
+    bad = svc.process_request("Hello", "nobody")
+    assert ok["status"] == "success" and bad["status"] == "error"
+    assert svc.metrics()["error_rate_percent"] == 50.0
+    mon = MonitoringService(manager, COURSE_MODEL, num_predict=2,
+                            thresholds={**GUIDE_THRESHOLDS, "response_time_ms": 1.0})  # any real request is slower
+    sample = mon.collect()
+    assert sample["ok"] and any(a.kind == "performance" for a in mon.check_alerts(sample))
+    failed = mon.collect(model="edgeagents-no-such-model")
+    assert not failed["ok"] and any(a.kind == "errors" for a in mon.check_alerts(failed))
+
+
+@pytest.mark.slow
+def test_server_killed_mid_stream_gives_typed_error(manager):
+    from edgeagents.ollama.server import OllamaServer
+
+    srv = OllamaServer(models_dir=manager_models_dir(manager)).start()
+    try:
+        m = OllamaManager(srv.base_url, timeout=60)
+        m.ensure_course_model(num_predict=16)
+        stream = m.chat_stream(COURSE_MODEL, USER, num_predict=200)
+        start = time.monotonic()
+        with pytest.raises((BackendError, RuntimeUnavailableError)):
+            for i, _ in enumerate(stream):
+                if i == 0:
+                    threading.Thread(target=srv.stop, kwargs={"timeout": 5}).start()
+        assert time.monotonic() - start < 60
+    finally:
+        srv.stop()
+    assert not [p for p in srv.pids() if _alive(p)]
+
+
+def manager_models_dir(manager):
+    from edgeagents.settings import load_settings
+
+    return load_settings().home / "ollama" / "models"
