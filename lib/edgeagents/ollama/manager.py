@@ -388,10 +388,20 @@ class OllamaManager:
         """Create the course model from local files unless the server already has it. Returns what it did."""
         mf, gguf, adapter = self.course_modelfile(num_predict=num_predict)
         label = "base + course adapter" if adapter else "base (no course adapter shipped yet)"
-        if not force and self.has_model(name):
+        if not force and self.has_model(name) and self._same_build(name, adapter is not None, num_predict):
             return {"name": name, "created": False, "model": label}
         info = self.create_from_gguf(name, gguf, adapter_path=adapter, template=mf.template, parameters=mf.parameters)
         return {"name": name, "created": True, "model": label, "seconds": info["seconds"]}
+
+    def _same_build(self, name: str, with_adapter: bool, num_predict: int) -> bool:
+        """Does the server's model match what would be built now (adapter or not, num_predict)?"""
+        try:
+            resp = self.client.show(name)
+        except Exception:  # noqa: BLE001
+            return False
+        modelfile = resp.modelfile or ""
+        has_adapter = any(line.startswith("ADAPTER ") for line in modelfile.splitlines())
+        return has_adapter == with_adapter and f"num_predict {num_predict}" in (resp.parameters or "")
 
     # ---------------------------------------------------------------- inference
     @staticmethod

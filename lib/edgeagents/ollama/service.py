@@ -248,3 +248,19 @@ def recommend_for_hardware(machine: dict[str, Any]) -> dict[str, Any]:
     if has_gpu and tier["tier"] != "high_resource" and ram >= 8.0:
         tier = HARDWARE_TIERS[HARDWARE_TIERS.index(tier) - 1]
     return {**tier, "reason": reason, "course_model": "edgeagents-course (268 M parameters, ~1.1 GB loaded as F16)"}
+
+
+# ----------------------------------------------------------------------------- side by side
+def compare_runtimes(runtimes: dict[str, Any], prompts: Sequence[str], *, max_tokens: int = 8) -> list[dict[str, Any]]:
+    """Run the same prompts, greedy, on each runtime (anything with ``complete``); one row per pair.
+
+    Timings are wall clock from the caller's side for every runtime alike (TTFT, decode tok/s).
+    """
+    rows = []
+    for prompt in prompts:
+        for name, rt in runtimes.items():
+            r = rt.complete(prompt, max_tokens=max_tokens, temperature=0.0)
+            rows.append({"runtime": name, "prompt": prompt[:40], "text": r.text.strip()[:60],
+                         "ttft_s": round(r.timings.ttft_s, 3), "decode_tok_s": round(r.timings.decode_tps, 2),
+                         "total_s": round(r.timings.total_s, 3), "tokens": r.usage.completion_tokens})
+    return rows
