@@ -7,13 +7,11 @@ by its process group. That server is slow (a few tokens per second), so every re
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
 
 import pytest
-
 from edgeagents.errors import (
     BackendError,
     EdgeAgentsError,

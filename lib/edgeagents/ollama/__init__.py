@@ -16,7 +16,7 @@ __all__ = ["COURSE_MODEL", "HOW_TO_START", "ModelFile", "OllamaManager", "Ollama
            "default_host", "find_server"]
 
 
-def connect(*, timeout: float = 120.0, verbose: bool = True):  # noqa: ANN201 - (manager | None, server | None)
+def connect(*, timeout: float = 120.0, verbose: bool = True):
     """The Ollama a lab talks to: ``$OLLAMA_HOST`` (default 127.0.0.1:11434) if it answers, else the
     course's own server started on a free port, else ``(None, None)`` after printing how to get one.
 

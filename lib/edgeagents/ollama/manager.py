@@ -22,9 +22,10 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from edgeagents.errors import (
     BackendError,
@@ -261,7 +262,7 @@ class OllamaManager:
     def _call(self, fn: Any, *args: Any, _model: str | None = None, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - everything becomes a typed error
+        except Exception as exc:
             raise self._translate(exc, _model) from exc
 
     # ---------------------------------------------------------------- the server
@@ -276,7 +277,7 @@ class OllamaManager:
         except Exception as exc:  # noqa: BLE001
             return Health(False, self._translate(exc).message, time.perf_counter() - start)
 
-    def require(self) -> "OllamaManager":
+    def require(self) -> OllamaManager:
         """Raise :class:`RuntimeUnavailableError` (with how to start one) unless a server answers."""
         h = self.health()
         if not h.ok:
@@ -290,7 +291,7 @@ class OllamaManager:
 
         try:
             return httpx.get(f"{self.host}/api/version", timeout=min(5.0, self.timeout)).json().get("version", "?")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._translate(exc) from exc
 
     # ---------------------------------------------------------------- models
@@ -336,7 +337,7 @@ class OllamaManager:
         try:
             for _ in self.client.pull(name, stream=True):
                 pass
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._translate(exc, name) from exc
 
     def delete(self, name: str) -> None:
@@ -369,7 +370,7 @@ class OllamaManager:
             for last in self.client.create(model=name, files=files, adapters=adapters, template=template,
                                            parameters=parameters, system=system, stream=True):
                 pass
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._translate(exc, name) from exc
         return {"name": name, "status": getattr(last, "status", ""), "seconds": round(time.perf_counter() - start, 2)}
 
@@ -401,7 +402,10 @@ class OllamaManager:
             return False
         modelfile = resp.modelfile or ""
         has_adapter = any(line.startswith("ADAPTER ") for line in modelfile.splitlines())
-        return has_adapter == with_adapter and f"num_predict {num_predict}" in (resp.parameters or "")
+        import re
+
+        limit = re.search(r"^num_predict\s+(\d+)\s*$", resp.parameters or "", re.M)
+        return has_adapter == with_adapter and limit is not None and int(limit.group(1)) == num_predict
 
     # ---------------------------------------------------------------- inference
     @staticmethod
@@ -419,7 +423,7 @@ class OllamaManager:
         try:
             resp = self.client.chat(model=model, messages=list(messages), tools=tools,
                                     options=self._options(num_predict, options))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._translate(exc, model) from exc
         return _reply(resp, time.perf_counter() - start)
 
@@ -438,7 +442,7 @@ class OllamaManager:
                 if piece:
                     text += piece
                     yield piece
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._translate(exc, model) from exc
         if last is None or not last.done:
             raise BackendError("Ollama's stream ended before the answer was done.")
@@ -448,11 +452,11 @@ class OllamaManager:
         start = time.perf_counter()
         try:
             resp = self.client.generate(model=model, prompt=prompt, raw=raw, options=self._options(num_predict, options))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._translate(exc, model) from exc
         return _reply(resp, time.perf_counter() - start)
 
-    def openai_client(self, timeout: float | None = None):  # noqa: ANN201 - openai.OpenAI
+    def openai_client(self, timeout: float | None = None):
         """An OpenAI client on Ollama's ``/v1`` (the key is ignored by Ollama)."""
         import openai
 

@@ -111,7 +111,7 @@ class OllamaServer:
             "OLLAMA_NOPRUNE": "1",
         }
 
-    def start(self, timeout: float = 60.0) -> "OllamaServer":
+    def start(self, timeout: float = 60.0) -> OllamaServer:
         """Launch ``ollama serve`` and wait until ``/api/version`` answers (or raise with the log's tail)."""
         if self.process is not None and self.process.poll() is None:
             return self
@@ -204,7 +204,7 @@ class OllamaServer:
                 pass
             proc.wait(timeout=timeout)
 
-    def __enter__(self) -> "OllamaServer":
+    def __enter__(self) -> OllamaServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -8,8 +8,9 @@ nothing is simulated. Timings are Ollama's own (``eval_count`` / ``eval_duration
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import psutil
 

@@ -13,7 +13,8 @@ Ollama cannot force a named tool: a named ``tool_choice`` sends only that tool.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError, RuntimeClosedError, UnsupportedFeatureError
 from edgeagents.runtimes import requests as rq
@@ -111,7 +112,7 @@ class OllamaRuntime:
                         watch.mark_token()
                         text += piece
                         yield StreamChunk(piece)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise manager._translate(exc, self.model) from exc
             if last is None or not last.done:
                 from edgeagents.errors import BackendError
@@ -180,7 +181,7 @@ class OllamaRuntime:
             self._closed = True
             self.manager.close()
 
-    def __enter__(self) -> "OllamaRuntime":
+    def __enter__(self) -> OllamaRuntime:
         return self
 
     def __exit__(self, *exc: object) -> None:
