@@ -263,3 +263,63 @@ def manager_models_dir(manager):
     from edgeagents.settings import load_settings
 
     return load_settings().home / "ollama" / "models"
+
+
+# ----------------------------------------------------------------------------- adapter merge (Ollama's engine refuses ADAPTER)
+def _tiny_gguf(path, tensors, **kv):
+    import gguf
+
+    w = gguf.GGUFWriter(str(path), "gemma3")
+    for k, v in kv.items():
+        if isinstance(v, str):
+            w.add_string(k, v)
+        else:
+            w.add_float32(k, v)
+    for name, arr in tensors.items():
+        w.add_tensor(name, arr)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+def test_merge_lora_adds_the_scaled_low_rank_update(tmp_path):
+    import numpy as np
+    from gguf import GGUFReader
+
+    from edgeagents.ollama.merge import merge_lora
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((6, 4)).astype(np.float16)  # (out, in)
+    norm = np.ones(4, dtype=np.float32)
+    a, b = rng.standard_normal((2, 4)).astype(np.float32), rng.standard_normal((6, 2)).astype(np.float32)
+    base = _tiny_gguf(tmp_path / "base.gguf", {"blk.0.attn_q.weight": w, "blk.0.attn_norm.weight": norm})
+    lora = _tiny_gguf(tmp_path / "lora.gguf", {"blk.0.attn_q.weight.lora_a": a, "blk.0.attn_q.weight.lora_b": b},
+                      **{"general.type": "adapter", "adapter.type": "lora", "adapter.lora.alpha": 4.0})
+    out = merge_lora(base, lora, tmp_path / "merged.gguf")
+    tensors = {t.name: t for t in GGUFReader(out).tensors}
+    merged = np.array(tensors["blk.0.attn_q.weight"].data).reshape(6, 4).astype(np.float32)
+    expected = w.astype(np.float32) + (4.0 / 2) * (b @ a)
+    assert np.allclose(merged, expected, atol=1e-2)
+    assert np.array_equal(np.array(tensors["blk.0.attn_norm.weight"].data), norm)
+    mtime = out.stat().st_mtime_ns
+    assert merge_lora(base, lora, out).stat().st_mtime_ns == mtime  # cached
+    assert not list(tmp_path.glob(".merge-*"))  # no partial file left
+
+
+def test_merge_lora_bad_adapter(tmp_path):
+    import numpy as np
+
+    from edgeagents.errors import CorruptModelError
+    from edgeagents.ollama.merge import merge_lora
+
+    base = _tiny_gguf(tmp_path / "base.gguf", {"blk.0.attn_q.weight": np.zeros((6, 4), dtype=np.float16)})
+    wrong = _tiny_gguf(tmp_path / "wrong.gguf", {"blk.9.ffn_up.weight.lora_a": np.zeros((2, 4), dtype=np.float32),
+                                                 "blk.9.ffn_up.weight.lora_b": np.zeros((6, 2), dtype=np.float32)})
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a gguf")
+    for adapter in (wrong, junk, tmp_path / "missing.gguf"):
+        with pytest.raises((CorruptModelError, ModelNotFoundError)):
+            merge_lora(base, adapter, tmp_path / "merged.gguf")
+    assert not (tmp_path / "merged.gguf").exists()

@@ -12,7 +12,8 @@ cannot reach the registry (:class:`RuntimeUnavailableError`), a server or runner
 answering (:class:`BackendError`). Every request has a timeout, so nothing hangs.
 
 The course model is created from local files with a Modelfile, so no download is needed:
-``FROM`` an F16 GGUF of Gemma 3 270M, ``ADAPTER`` the course LoRA when the library ships one,
+``FROM`` an F16 GGUF of Gemma 3 270M (with the course LoRA folded in when the library ships one:
+Ollama's Gemma 3 engine cannot apply ``ADAPTER`` layers),
 a chat ``TEMPLATE`` in the course format (with ``.Tools``, so Ollama accepts ``tools=``),
 stop tokens and ``num_predict``.
 """
@@ -42,6 +43,7 @@ COURSE_MODEL = "edgeagents-course"
 TEMPLATE_PATH = Path(__file__).with_name("course_template.tmpl")
 STOP = ("<end_of_turn>",)
 F16_FILENAME = "gemma-3-270m-f16.gguf"
+MERGED_FILENAME = "gemma-3-270m-course-merged-f16.gguf"
 
 
 def default_host() -> str:
@@ -374,38 +376,47 @@ class OllamaManager:
             raise self._translate(exc, name) from exc
         return {"name": name, "status": getattr(last, "status", ""), "seconds": round(time.perf_counter() - start, 2)}
 
-    def course_modelfile(self, *, num_predict: int = 64) -> tuple[ModelFile, Path, Path | None]:
-        """The Modelfile of the course model (F16 GGUF + course adapter when shipped), and its files."""
+    def course_modelfile(self, *, num_predict: int = 64) -> tuple[ModelFile, str]:
+        """The Modelfile of the course model, and a label saying what it holds.
+
+        With the course adapter shipped (and ``EDGEAGENTS_MODEL=course``), the adapter is folded into
+        the F16 weights (:mod:`edgeagents.ollama.merge`): Ollama's engine for Gemma 3 refuses
+        ``ADAPTER`` ("loras are not yet implemented"). Without it, the plain base model.
+        """
         from edgeagents.models.course import course_adapter_path
 
         gguf = course_f16_gguf()
         adapter = course_adapter_path() if load_settings().model_variant == "course" else None
+        if adapter is not None:
+            from edgeagents.ollama.merge import merge_lora
+
+            gguf = merge_lora(gguf, adapter, load_settings().models_dir / "ollama" / MERGED_FILENAME)
+            label = f"base + course adapter ({adapter.name}, merged into the F16 weights)"
+        else:
+            label = "base (no course adapter shipped, or EDGEAGENTS_MODEL=base)"
         params = {"stop": list(STOP), "num_predict": num_predict, "num_ctx": load_settings().n_ctx,
                   "num_thread": load_settings().n_threads, "temperature": 0}
-        mf = ModelFile(str(gguf), str(adapter) if adapter else None, course_template(), params)
-        return mf, gguf, adapter
+        marker = "{{/* edgeagents: %s */}}" % ("course" if adapter is not None else "base")
+        return ModelFile(str(gguf), None, marker + course_template(), params), label
 
     def ensure_course_model(self, name: str = COURSE_MODEL, *, num_predict: int = 64, force: bool = False) -> dict[str, Any]:
-        """Create the course model from local files unless the server already has it. Returns what it did."""
-        mf, gguf, adapter = self.course_modelfile(num_predict=num_predict)
-        label = "base + course adapter" if adapter else "base (no course adapter shipped yet)"
-        if not force and self.has_model(name) and self._same_build(name, adapter is not None, num_predict):
+        """Create the course model from local files unless the server already has this build. Returns what it did."""
+        mf, label = self.course_modelfile(num_predict=num_predict)
+        if not force and self.has_model(name) and self._same_build(name, mf.template or "", num_predict):
             return {"name": name, "created": False, "model": label}
-        info = self.create_from_gguf(name, gguf, adapter_path=adapter, template=mf.template, parameters=mf.parameters)
+        info = self.create_from_gguf(name, mf.from_, template=mf.template, parameters=mf.parameters)
         return {"name": name, "created": True, "model": label, "seconds": info["seconds"]}
 
-    def _same_build(self, name: str, with_adapter: bool, num_predict: int) -> bool:
-        """Does the server's model match what would be built now (adapter or not, num_predict)?"""
+    def _same_build(self, name: str, template: str, num_predict: int) -> bool:
+        """Does the server's model match what would be built now (same template and marker, num_predict)?"""
+        import re
+
         try:
             resp = self.client.show(name)
         except Exception:  # noqa: BLE001
             return False
-        modelfile = resp.modelfile or ""
-        has_adapter = any(line.startswith("ADAPTER ") for line in modelfile.splitlines())
-        import re
-
         limit = re.search(r"^num_predict\s+(\d+)\s*$", resp.parameters or "", re.M)
-        return has_adapter == with_adapter and limit is not None and int(limit.group(1)) == num_predict
+        return (resp.template or "").strip() == template.strip() and limit is not None and int(limit.group(1)) == num_predict
 
     # ---------------------------------------------------------------- inference
     @staticmethod
