@@ -34,15 +34,50 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- model forge: `edgeagents models build` (lib/edgeagents/models/forge) ---------------
+def _models_build(args: argparse.Namespace) -> int:
+    from edgeagents.models import forge
+
+    built = forge.build_all(args.only, force=args.force, progress=not args.quiet)
+    for step, result in built.items():
+        if isinstance(result, dict):
+            for level, path in result.items():
+                print(f"{step}/{level}: {path}")
+        else:
+            print(f"{step}: {result}")
+    return 0
+
+
+def _models_status(args: argparse.Namespace) -> int:
+    from edgeagents.models import forge
+
+    print(json.dumps(forge.status(), indent=2))
+    return 0
+
+
+def _add_forge_parser(models_sub: argparse._SubParsersAction) -> None:
+    build = models_sub.add_parser("build", help="convert the course model: F16, quantization ladder, HF, ONNX")
+    build.add_argument("--only", choices=["f16", "ladder", "hf", "onnx"], help="build one step (and what it needs)")
+    build.add_argument("--force", action="store_true", help="rebuild even when a valid build is cached")
+    build.add_argument("--quiet", action="store_true", help="no progress bars")
+    build.set_defaults(func=_models_build)
+    st = models_sub.add_parser("status", help="which forge builds are present and intact")
+    st.set_defaults(func=_models_status)
+# --- end model forge --------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeagents", description="Edge Agents Lab helper commands.")
     sub = parser.add_subparsers(dest="command", required=True)
     doc = sub.add_parser("doctor", help="what this machine has and which labs can run")
     doc.add_argument("--json", action="store_true", help="print the report as JSON")
     doc.set_defaults(func=_doctor)
-    models = sub.add_parser("models", help="the course model: prepare, path, info")
-    models.add_argument("action", choices=["prepare", "path", "info"])
-    models.set_defaults(func=_models)
+    models = sub.add_parser("models", help="the course model: prepare, path, info, build, status")
+    models_sub = models.add_subparsers(dest="action", required=True)
+    for action, text in (("prepare", "assemble and verify the course model"), ("path", "print the models folder"),
+                         ("info", "describe the course model")):
+        models_sub.add_parser(action, help=text).set_defaults(func=_models)
+    _add_forge_parser(models_sub)
     return parser
 
 

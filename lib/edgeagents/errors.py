@@ -88,3 +88,12 @@ class BackendError(EdgeAgentsError):
     """The backend failed while serving a request (it crashed, died mid-stream or answered garbage)."""
 
     default_hint = "Check that the runtime or server is still running; `runtime.health()` tells."
+
+
+# --- model forge (lib/edgeagents/models/forge) -------------------------------------------
+
+
+class ConversionError(EdgeAgentsError):
+    """A model conversion (GGUF -> F16, quantization, Hugging Face, ONNX) failed; nothing partial was kept."""
+
+    default_hint = "Read the message above; `edgeagents models build --force` rebuilds from scratch."

@@ -21,7 +21,6 @@ stop tokens and ``num_predict``.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -142,61 +141,11 @@ def course_template() -> str:
 def course_f16_gguf(*, progress: bool = False) -> Path:
     """The course model as an F16 GGUF (the course's Ollama server build computes NaN on K-quants).
 
-    Uses the model forge's ``build_f16`` when the library has it; otherwise expands the Q4_K_M
-    file here (``gguf`` package: read, dequantize, write F16; ~30-70 s, once, cached, atomic).
+    Built by the model forge (``edgeagents.models.forge.build_f16``): once, cached, verified.
     """
-    try:  # the forge (edgeagents.models.forge) owns model conversions when it is present
-        from edgeagents.models.forge import build_f16  # type: ignore[attr-defined]
+    from edgeagents.models.forge import build_f16
 
-        return Path(build_f16())
-    except ImportError:
-        pass
-    from edgeagents.models.course import prepare_base_model
-
-    base = prepare_base_model(progress=progress)
-    target = load_settings().models_dir / "ollama" / F16_FILENAME
-    stamp = target.with_name(target.name + ".source")
-    key = f"{base.stat().st_size}:{base.stat().st_mtime_ns}"
-    if target.exists() and stamp.exists() and stamp.read_text() == key:
-        return target
-    _expand_to_f16(base, target)
-    stamp.write_text(key)
-    return target
-
-
-def _expand_to_f16(src: Path, dst: Path) -> None:
-    import numpy as np
-    from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter
-    from gguf.quants import dequantize
-
-    reader = GGUFReader(src)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=".f16-", suffix=".part")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer = GGUFWriter(tmp, reader.fields["general.architecture"].contents())
-        for name, fld in reader.fields.items():
-            if name.startswith("GGUF.") or name == "general.architecture":
-                continue
-            if name == "general.file_type":
-                writer.add_uint32(name, 1)  # MOSTLY_F16
-            elif fld.types[0] == GGUFValueType.ARRAY:
-                writer.add_key_value(name, fld.contents(), fld.types[0], sub_type=fld.types[-1])
-            else:
-                writer.add_key_value(name, fld.contents(), fld.types[0])
-        for t in reader.tensors:
-            shape = [int(x) for x in reversed(t.shape)]
-            data = dequantize(t.data, t.tensor_type).reshape(shape)
-            keep_f32 = t.tensor_type == GGMLQuantizationType.F32 or len(shape) == 1
-            writer.add_tensor(t.name, data.astype(np.float32 if keep_f32 else np.float16))
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        tmp.replace(dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+    return Path(build_f16(progress=progress))
 
 
 class OllamaManager:

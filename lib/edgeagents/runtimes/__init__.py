@@ -2,6 +2,7 @@
 
 - :class:`LlamaCppRuntime`: llama.cpp in-process (the default; no server).
 - :class:`LlamaCppServer`: llama.cpp's OpenAI-compatible server on 127.0.0.1, for labs that need HTTP.
+- :class:`~edgeagents.runtimes.onnx_genai.OnnxGenAIRuntime`: ONNX Runtime GenAI in-process (the forge extra).
 - :class:`OpenAICompatRuntime`: any OpenAI-compatible endpoint (llama.cpp server, Ollama, vLLM, a cloud API).
 """
 
@@ -58,6 +59,11 @@ def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  #
         return LlamaCppRuntime(model, **settings)
     if key in ("openai", "openaicompat"):
         return OpenAICompatRuntime(model=model, **settings)
+    # --- ONNX Runtime GenAI (forge extra) ---
+    if key in ("onnx", "onnxgenai", "onnxruntimegenai", "ort"):
+        from edgeagents.runtimes.onnx_genai import OnnxGenAIRuntime
+
+        return OnnxGenAIRuntime(model, **settings)
     raise RuntimeUnavailableError(
-        f"Unknown runtime {name!r}.", hint="Use 'llama.cpp' or 'openai'; `edgeagents doctor` lists what this machine has."
+        f"Unknown runtime {name!r}.", hint="Use 'llama.cpp', 'onnx' or 'openai'; `edgeagents doctor` lists what this machine has."
     )
