@@ -157,6 +157,7 @@ def test_server_on_loopback_with_course_model(server, manager):
     shown = manager.show(COURSE_MODEL)
     assert "<start_of_turn>" in shown["template"] and "num_predict" in shown["parameters"]
     assert shown["details"]["quantization_level"] == "F16"
+    assert "tools" in shown["capabilities"]  # the template renders .Tools
     assert manager.ensure_course_model(num_predict=16)["created"] is False  # idempotent
 
 
@@ -191,7 +192,7 @@ def test_chat_and_stream_with_the_openai_client(manager):
 
 
 @pytest.mark.slow
-def test_ollama_runtime_interface(manager):
+def test_ollama_runtime_interface(manager, tools):
     from edgeagents.runtimes.ollama import OllamaRuntime
 
     with OllamaRuntime(COURSE_MODEL, manager.host) as rt:
@@ -202,6 +203,8 @@ def test_ollama_runtime_interface(manager):
         assert stream.result is not None and stream.result.text == text
         with pytest.raises(InvalidRequestError):
             rt.chat([], max_tokens=3)
+        with_tools = rt.chat([{"role": "user", "content": "Where is order A1?"}], tools=tools[:1], max_tokens=3)
+        assert with_tools.usage.prompt_tokens > 60  # the tool list was rendered into the prompt
 
 
 @pytest.mark.slow
