@@ -326,3 +326,15 @@ def test_merge_lora_bad_adapter(tmp_path):
         with pytest.raises((CorruptModelError, ModelNotFoundError)):
             merge_lora(base, adapter, tmp_path / "merged.gguf")
     assert not (tmp_path / "merged.gguf").exists()
+
+
+def test_open_runtime_knows_ollama():
+    from edgeagents.runtimes import open_runtime
+    from edgeagents.runtimes.ollama import OllamaRuntime
+
+    rt = open_runtime("ollama", host=f"http://127.0.0.1:{_dead_port()}", timeout=5)
+    assert isinstance(rt, OllamaRuntime) and rt.model == "edgeagents-course"
+    assert rt.health().ok is False
+    with pytest.raises(RuntimeUnavailableError):
+        rt.chat(USER, max_tokens=2)
+    rt.close()

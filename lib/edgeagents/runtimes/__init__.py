@@ -64,6 +64,11 @@ def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  #
         from edgeagents.runtimes.onnx_genai import OnnxGenAIRuntime
 
         return OnnxGenAIRuntime(model, **settings)
+    # --- Ollama (lab 09): a model on an Ollama server ($OLLAMA_HOST), native API ---
+    if key == "ollama":
+        from edgeagents.runtimes.ollama import OllamaRuntime
+
+        return OllamaRuntime(model or "edgeagents-course", **settings)
     raise RuntimeUnavailableError(
-        f"Unknown runtime {name!r}.", hint="Use 'llama.cpp', 'onnx' or 'openai'; `edgeagents doctor` lists what this machine has."
+        f"Unknown runtime {name!r}.", hint="Use 'llama.cpp', 'onnx', 'ollama' or 'openai'; `edgeagents doctor` lists what this machine has."
     )
