@@ -17,12 +17,14 @@ To use an Ollama you already run instead, don't start anything: ``OllamaManager(
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+import weakref
 from pathlib import Path
 
 import httpx
@@ -122,6 +124,7 @@ class OllamaServer:
                 [str(self.binary.binary), "serve"], env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
+        atexit.register(_stop_at_exit, weakref.ref(self))  # a kernel that exits takes its server along
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -214,4 +217,13 @@ class OllamaServer:
         try:
             self.stop(timeout=2.0)
         except Exception:
+            pass
+
+
+def _stop_at_exit(ref: "weakref.ref[OllamaServer]") -> None:
+    server = ref()
+    if server is not None:
+        try:
+            server.stop(timeout=3.0)
+        except Exception:  # noqa: BLE001
             pass
