@@ -15,7 +15,9 @@ The course model is created from local files with a Modelfile, so no download is
 ``FROM`` an F16 GGUF of Gemma 3 270M (with the course LoRA folded in when the library ships one:
 Ollama's Gemma 3 engine cannot apply ``ADAPTER`` layers),
 a chat ``TEMPLATE`` in the course format (with ``.Tools``, so Ollama accepts ``tools=``),
-stop tokens and ``num_predict``.
+stop tokens and ``num_predict``. The template renders conversations to the same text as
+:mod:`edgeagents.runtimes.chat_template` (checked by prompt length in Ollama's debug log); tool
+lists are written by Go's JSON encoder, so their spacing differs a little from the course format.
 """
 
 from __future__ import annotations
