@@ -347,7 +347,13 @@ class OllamaManager:
             label = "base (no course adapter shipped, or EDGEAGENTS_MODEL=base)"
         params = {"stop": list(STOP), "num_predict": num_predict, "num_ctx": load_settings().n_ctx,
                   "num_thread": load_settings().n_threads, "temperature": 0}
-        marker = "{{/* edgeagents: %s */}}" % ("course" if adapter is not None else "base")
+        # a Go template comment (renders nothing) records the build, so a new adapter means a new model
+        if adapter is not None:
+            import hashlib
+
+            marker = "{{/* edgeagents: course %s */}}" % hashlib.sha256(adapter.read_bytes()).hexdigest()[:12]
+        else:
+            marker = "{{/* edgeagents: base */}}"
         return ModelFile(str(gguf), None, marker + course_template(), params), label
 
     def ensure_course_model(self, name: str = COURSE_MODEL, *, num_predict: int = 64, force: bool = False) -> dict[str, Any]:
