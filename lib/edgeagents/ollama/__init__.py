@@ -9,8 +9,19 @@
 
 from __future__ import annotations
 
-from edgeagents.ollama.manager import COURSE_MODEL, ModelFile, OllamaManager, OllamaReply, default_host
-from edgeagents.ollama.server import HOW_TO_START, OllamaServer, find_server
+# Names are loaded on first use, so `python -m edgeagents.ollama.install` runs without importing the rest.
+_LAZY = {
+    "COURSE_MODEL": "manager", "ModelFile": "manager", "OllamaManager": "manager", "OllamaReply": "manager",
+    "default_host": "manager", "HOW_TO_START": "server", "OllamaServer": "server", "find_server": "server",
+}
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"edgeagents.ollama.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'edgeagents.ollama' has no attribute {name!r}")
 
 __all__ = ["COURSE_MODEL", "HOW_TO_START", "ModelFile", "OllamaManager", "OllamaReply", "OllamaServer", "connect",
            "default_host", "find_server"]
@@ -23,6 +34,8 @@ def connect(*, timeout: float = 120.0, verbose: bool = True):
     Returns ``(manager, server)``; ``server`` is None when the Ollama is yours (the lab never stops it).
     """
     from edgeagents.errors import EdgeAgentsError
+    from edgeagents.ollama.manager import OllamaManager, default_host
+    from edgeagents.ollama.server import HOW_TO_START, OllamaServer
 
     say = print if verbose else (lambda *_: None)
     try:
