@@ -110,7 +110,6 @@ class OllamaServer:
             "OLLAMA_MAX_LOADED_MODELS": "1",
             "OLLAMA_KEEP_ALIVE": self.keep_alive,
             "OLLAMA_CONTEXT_LENGTH": str(self.context_length),
-            "OLLAMA_NOPRUNE": "1",
         }
 
     def start(self, timeout: float = 60.0) -> OllamaServer:
