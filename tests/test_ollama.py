@@ -141,11 +141,14 @@ def server():
 
 @pytest.fixture(scope="module")
 def manager(server):
-    m = OllamaManager(server.base_url, timeout=120)
-    info = m.ensure_course_model(num_predict=16)
-    assert info["name"] == COURSE_MODEL
-    yield m
-    m.close()
+    # these tests check the base model's known answers; the adapter has its own test below
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EDGEAGENTS_MODEL", "base")
+        m = OllamaManager(server.base_url, timeout=120)
+        info = m.ensure_course_model(num_predict=16)
+        assert info["name"] == COURSE_MODEL and info["model"].startswith("base")
+        yield m
+        m.close()
 
 
 @pytest.mark.slow
@@ -338,3 +341,18 @@ def test_open_runtime_knows_ollama():
     with pytest.raises(RuntimeUnavailableError):
         rt.chat(USER, max_tokens=2)
     rt.close()
+
+
+@pytest.mark.slow
+def test_course_adapter_tool_call_through_ollama(manager, tools, monkeypatch):
+    """With the course adapter shipped, it is merged into the F16 weights and Ollama parses its tool calls."""
+    from edgeagents.models.course import course_adapter_path
+
+    if course_adapter_path() is None:
+        pytest.skip("the course adapter is not shipped in this checkout (lab 07 / the lora branch adds it)")
+    monkeypatch.setenv("EDGEAGENTS_MODEL", "course")
+    info = manager.ensure_course_model("edgeagents-course-adapter", num_predict=48)
+    assert "merged" in info["model"]
+    reply = manager.chat("edgeagents-course-adapter", [{"role": "user", "content": "Where is my order A1043?"}],
+                         tools=tools[:1], num_predict=48)
+    assert reply.tool_calls and reply.tool_calls[0]["name"] == "lookup_order", reply.text
