@@ -69,7 +69,7 @@ def test_no_tool_examples_have_no_call():
 
 def test_loss_only_on_model_turns_rendered_by_the_course_template():
     e = next(x for x in generate(60, seed=5) if x.kind == "tool")
-    ids, labels = encode_example(e, char_encode, bos_id=2)
+    ids, labels = encode_example(e, char_encode, bos_id=2, max_tokens=10_000)
     assert ids[0] == 2 and decode(ids[1:]) == render_chat_text(e.messages, e.tools, add_generation_prompt=False)
     supervised = decode([t for t in labels if t != IGNORE])
     call = e.messages[-3]["tool_calls"][0]["function"]["name"]
@@ -80,7 +80,7 @@ def test_loss_only_on_model_turns_rendered_by_the_course_template():
 
 def test_complexity_example_supervises_only_the_label():
     e = next(x for x in generate(60, seed=5) if x.kind == "complexity")
-    ids, labels = encode_example(e, char_encode, bos_id=2)
+    ids, labels = encode_example(e, char_encode, bos_id=2, max_tokens=10_000)
     assert decode([t for t in labels if t != IGNORE]) == e.completion == f" {e.meta['tier']}"
     assert e.prompt.endswith("Complexity:")
 

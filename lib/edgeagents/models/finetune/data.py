@@ -434,7 +434,7 @@ Encode = Callable[[str, bool], list[int]]
 """``encode(text, special) -> ids`` without BOS; ``special=True`` parses control tokens such as ``<start_of_turn>``."""
 
 
-def encode_example(example: Example, encode: Encode, bos_id: int, max_tokens: int = 1024) -> tuple[list[int], list[int]]:
+def encode_example(example: Example, encode: Encode, bos_id: int, max_tokens: int = 2048) -> tuple[list[int], list[int]]:
     """Token ids and labels, tokenized segment by segment exactly as the llama.cpp runtime does.
 
     Labels are ``-100`` except on the model's turns (their text and the ``<end_of_turn>`` that

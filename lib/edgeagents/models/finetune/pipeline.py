@@ -57,11 +57,13 @@ def write_card(folder: Path, card: dict[str, Any]) -> tuple[Path, Path]:
         f"- data: {card['data']['n_examples']} generated examples, seed {card['data']['seed']}, "
         f"kinds {card['data']['kinds']}",
         f"- LoRA r={t['config']['rank']}, alpha={t['config']['alpha']} on {', '.join(t['config']['targets'])}; "
-        f"lr {t['config']['lr']} (warm-up + cosine), batch {t['config']['batch_size']}, {t['steps']} steps, "
+        f"lr {t['config']['lr']} (warm-up + cosine), batch {t['config']['batch_size']}, {t['steps']} steps "
+        f"(of a {t.get('planned_steps', t['steps'])}-step schedule), "
         f"seed {t['config']['seed']}",
         f"- time: {t['seconds'] / 60:.1f} min on {t['machine'].get('device')} with {t['machine'].get('threads')} "
-        f"thread(s) ({t['machine'].get('cpu_count')} cores, shared machine); {t['tokens_per_s']} tokens/s; "
-        f"peak RSS {t['peak_rss_gb']} GB",
+        f"thread(s) ({t['machine'].get('cpu_count')} cores, shared machine); "
+        + (f"{t['tokens_per_s']} tokens/s; " if t.get("tokens_per_s") else "")
+        + f"peak RSS {t['peak_rss_gb']} GB" + (f" — {t['machine']['note']}" if t['machine'].get("note") else ""),
         f"- loss: {t['losses'][0]:.2f} (first step) -> {sum(t['losses'][-5:]) / len(t['losses'][-5:]):.2f} (mean of last 5)",
         f"- adapter: {card['adapter']['bytes'] / 1e6:.1f} MB, sha256 {card['adapter']['sha256'][:16]}...", "",
         "## Held-out results (edgeagents/data/heldout_agent_eval.jsonl, greedy)", "", "```",
@@ -80,6 +82,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cfg = TrainConfig(threads=args.threads)
     if args.steps:
         cfg.max_steps = args.steps
+    if args.stop_after:
+        cfg.stop_after = args.stop_after
     data = generate(cfg.n_examples, cfg.data_seed)
     write_jsonl(data, out / "data.jsonl")
     print(f"data: {len(data)} examples -> {out / 'data.jsonl'}")
@@ -115,6 +119,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m edgeagents.models.finetune", description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=None, help="training steps (default: one epoch of the data)")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="stop after this many steps of the planned schedule (default: the shipped card's setting)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: EDGEAGENTS_THREADS)")
     ap.add_argument("--out", default=None, help="work folder (default: $EDGEAGENTS_HOME/finetune/run)")
     ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")

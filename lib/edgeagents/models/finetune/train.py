@@ -63,7 +63,7 @@ class TrainConfig:
     seed: int = 0
     epochs: float = 1.0
     max_steps: int | None = None  # overrides epochs when set
-    stop_after: int | None = None  # stop early on the same schedule (the learning rate still plans for all steps)
+    stop_after: int | None = 40  # stop early on the same schedule (the learning rate still plans for all steps)
     batch_size: int = 8
     lr: float = 6e-4
     warmup_steps: int = 8
@@ -87,11 +87,13 @@ class TrainResult:
     supervised_tokens: int = 0
     peak_rss_gb: float = 0.0
     machine: dict[str, Any] = field(default_factory=dict)
+    planned_steps: int = 0
 
     def card(self) -> dict[str, Any]:
         cfg = asdict(self.config)
         cfg["targets"] = list(self.config.targets)
-        return {"config": cfg, "steps": self.steps, "seconds": round(self.seconds, 1),
+        return {"config": cfg, "steps": self.steps, "planned_steps": self.planned_steps or self.steps,
+                "seconds": round(self.seconds, 1),
                 "tokens": self.tokens, "supervised_tokens": self.supervised_tokens,
                 "tokens_per_s": round(self.tokens / self.seconds, 1) if self.seconds else 0.0,
                 "peak_rss_gb": round(self.peak_rss_gb, 2), "machine": self.machine,
@@ -349,6 +351,6 @@ def train(
 
     model.save_pretrained(out)
     result = TrainResult(out, cfg, len(schedule), seconds, losses, tokens, supervised, _peak_rss_gb(),
-                         machine_info(threads, device))
+                         machine_info(threads, device), steps)
     (out / "training.json").write_text(json.dumps(result.card(), indent=1))
     return result
