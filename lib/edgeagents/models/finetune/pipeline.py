@@ -128,7 +128,20 @@ def main(argv: list[str] | None = None) -> None:
     run(ap.parse_args(argv))
 
 
-def load_card() -> dict[str, Any] | None:
-    """The shipped adapter's training card (``course-lora.json``), or None when no adapter is shipped."""
-    path = ADAPTER_DIR / f"{CARD_NAME}.json"
+RECORDED_RUN = "course-lora-run1"
+"""A recorded training run kept in the library for lab 07 (below the targets, so not auto-loaded)."""
+
+
+def load_card(name: str = CARD_NAME) -> dict[str, Any] | None:
+    """A training card from ``edgeagents/models/adapters`` (default: the shipped adapter's), or None."""
+    path = ADAPTER_DIR / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def recorded_adapter() -> tuple[Any, dict[str, Any] | None]:
+    """``(path, card)`` of the shipped course adapter, else of the recorded run; ``(None, None)`` if neither."""
+    for name in (CARD_NAME, RECORDED_RUN):
+        path = ADAPTER_DIR / f"{name}.gguf"
+        if path.exists():
+            return path, load_card(name)
+    return None, None
