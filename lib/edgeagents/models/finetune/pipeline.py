@@ -109,6 +109,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(card["table"])
     write_card(out, card)
     if args.ship:
+        # Ship only an adapter that meets the held-out targets: the library loads it for every lab.
+        tuned = card.get("eval", {}).get("tuned, llama.cpp", {}).get("metrics", {})
+        below = {k: v for k, v in tuned.items() if v < TARGETS[k]}
+        if (below or not tuned) and not args.force:
+            print(f"NOT shipped: below target on {sorted(below) or 'everything (not evaluated)'}; "
+                  f"the adapter and card stay in {out} (--force ships anyway).")
+            return card
         ADAPTER_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copy2(gguf, ADAPTER_DIR / gguf.name)
         write_card(ADAPTER_DIR, card)
@@ -124,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: EDGEAGENTS_THREADS)")
     ap.add_argument("--out", default=None, help="work folder (default: $EDGEAGENTS_HOME/finetune/run)")
     ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
-    ap.add_argument("--ship", action="store_true", help="copy the adapter and its card into the library")
+    ap.add_argument("--ship", action="store_true", help="copy the adapter and its card into the library (if on target)")
+    ap.add_argument("--force", action="store_true", help="with --ship: ship even below the held-out targets")
     run(ap.parse_args(argv))
 
 
