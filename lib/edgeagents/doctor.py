@@ -51,7 +51,7 @@ LABS: tuple[LabNeeds, ...] = (
     LabNeeds("04", "Edge runtimes", ("course model",), ("onnxruntime-genai", "Apple MLX")),
     LabNeeds("05", "SLM vs LLM", ("course model",), ("OpenAI-compatible endpoint",)),
     LabNeeds("06", "Hybrid routing", ("course model",), ("OpenAI-compatible endpoint",)),
-    LabNeeds("07", "Specialising an SLM", ("course model",), ("forge extra", "12 GB free RAM")),
+    LabNeeds("07", "Specialising an SLM", ("course model",), ("finetune extra", "12 GB free RAM")),
     LabNeeds("08", "Foundry Local", ("course model", "foundry-local-sdk")),
     LabNeeds("09", "Ollama", ("course model", "ollama client", "Ollama server")),
     LabNeeds("10", "vLLM", ("course model", "vLLM")),

@@ -1,0 +1,11 @@
+"""Specialising the course model: data, LoRA training, evaluation and export (lab 07).
+
+``python -m edgeagents.models.finetune`` (or ``make adapter``) regenerates the data, retrains,
+exports the GGUF adapter, evaluates base and tuned on the held-out set and writes the training
+card. Training needs the ``finetune`` extra; data, evaluation and export do not need torch.
+"""
+
+from edgeagents.models.finetune.data import Example, encode_example, generate
+from edgeagents.models.finetune.evaluate import TARGETS, EvalReport, evaluate, load_heldout
+
+__all__ = ["TARGETS", "EvalReport", "Example", "encode_example", "evaluate", "generate", "load_heldout"]

@@ -1,0 +1,3 @@
+from edgeagents.models.finetune.pipeline import main
+
+main()

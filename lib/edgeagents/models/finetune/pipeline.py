@@ -1,0 +1,155 @@
+"""The one command behind ``make adapter``: data -> training -> GGUF adapter -> evaluation -> card.
+
+    python -m edgeagents.models.finetune [--steps N] [--threads N] [--ship]
+
+Without ``--ship`` everything lands in ``$EDGEAGENTS_HOME/finetune/run``; with it, the adapter
+and its card are copied into the library (``edgeagents/models/adapters/``), where
+:func:`edgeagents.models.course.course_model` picks them up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from edgeagents.models.course import ADAPTER_DIR, course_model
+from edgeagents.models.finetune.data import DEFAULT_MIX, generate, write_jsonl
+from edgeagents.models.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
+from edgeagents.models.finetune.export import peft_to_gguf_adapter
+from edgeagents.settings import load_settings
+
+CARD_NAME = "course-lora"
+
+
+def evaluate_llamacpp(adapter: Path | None, label: str, threads: int = 1) -> dict[str, Any]:
+    """Held-out scores of the base GGUF (+ ``adapter``) on the in-process llama.cpp runtime."""
+    from dataclasses import replace
+
+    from edgeagents.runtimes import LlamaCppRuntime
+
+    spec = course_model("base")
+    if adapter is not None:
+        spec = replace(spec, name="gemma-3-270m-course", adapter_path=Path(adapter), is_base_model=False)
+    rt = LlamaCppRuntime(spec, n_threads=threads)
+    try:
+        return evaluate(RuntimeBackend(rt, 96), label, progress=True).as_dict()
+    finally:
+        rt.close()
+
+
+def write_card(folder: Path, card: dict[str, Any]) -> tuple[Path, Path]:
+    """``course-lora.json`` (everything) and ``course-lora.md`` (the readable summary)."""
+    js = folder / f"{CARD_NAME}.json"
+    js.write_text(json.dumps(card, indent=1, ensure_ascii=False))
+    t = card["training"]
+    lines = [
+        "# Course LoRA adapter: training card", "",
+        "Gemma 3 270M base (the shipped Q4_K_M GGUF, expanded to fp32 for training) + a LoRA adapter that teaches",
+        "the course chat format, Hermes tool calls for the eight business tools, ticket priorities, asking for",
+        "missing ids, and the router's complexity labels. Regenerate with `make adapter`.", "",
+        "## Recipe",
+        f"- data: {card['data']['n_examples']} generated examples, seed {card['data']['seed']}, "
+        f"kinds {card['data']['kinds']}",
+        f"- LoRA r={t['config']['rank']}, alpha={t['config']['alpha']} on {', '.join(t['config']['targets'])}; "
+        f"lr {t['config']['lr']} (warm-up + cosine), batch {t['config']['batch_size']}, {t['steps']} steps "
+        f"(of a {t.get('planned_steps', t['steps'])}-step schedule), "
+        f"seed {t['config']['seed']}",
+        f"- time: {t['seconds'] / 60:.1f} min on {t['machine'].get('device')} with {t['machine'].get('threads')} "
+        f"thread(s) ({t['machine'].get('cpu_count')} cores, shared machine); "
+        + (f"{t['tokens_per_s']} tokens/s; " if t.get("tokens_per_s") else "")
+        + f"peak RSS {t['peak_rss_gb']} GB" + (f" — {t['machine']['note']}" if t['machine'].get("note") else ""),
+        f"- loss: {t['losses'][0]:.2f} (first step) -> {sum(t['losses'][-5:]) / len(t['losses'][-5:]):.2f} (mean of last 5)",
+        f"- adapter: {card['adapter']['bytes'] / 1e6:.1f} MB, sha256 {card['adapter']['sha256'][:16]}...", "",
+        "## Held-out results (edgeagents/data/heldout_agent_eval.jsonl, greedy)", "", "```",
+        card.get("table", "(not evaluated)"), "```", "",
+    ]
+    md = folder / f"{CARD_NAME}.md"
+    md.write_text("\n".join(lines))
+    return js, md
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from edgeagents.models.finetune.train import TrainConfig, train
+
+    out = Path(args.out) if args.out else load_settings().home / "finetune" / "run"
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = TrainConfig(threads=args.threads)
+    if args.steps:
+        cfg.max_steps = args.steps
+    if args.stop_after:
+        cfg.stop_after = args.stop_after
+    data = generate(cfg.n_examples, cfg.data_seed)
+    write_jsonl(data, out / "data.jsonl")
+    print(f"data: {len(data)} examples -> {out / 'data.jsonl'}")
+    result = train(cfg, out, examples=data)
+    gguf = peft_to_gguf_adapter(out, out / f"{CARD_NAME}.gguf")
+    print(f"trained {result.steps} steps in {result.seconds / 60:.1f} min -> {gguf}")
+    card: dict[str, Any] = {
+        "data": {"n_examples": len(data), "seed": cfg.data_seed, "mix": DEFAULT_MIX,
+                 "kinds": dict(collections.Counter(e.kind for e in data))},
+        "training": result.card(),
+        "adapter": {"file": gguf.name, "bytes": gguf.stat().st_size,
+                    "sha256": hashlib.sha256(gguf.read_bytes()).hexdigest()},
+        "targets": TARGETS, "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    if not args.no_eval:
+        reports = [evaluate_llamacpp(None, "base, llama.cpp"), evaluate_llamacpp(gguf, "tuned, llama.cpp")]
+        card["eval"] = {r["label"]: {k: v for k, v in r.items() if k != "rows"} for r in reports}
+        (out / "eval_rows.json").write_text(json.dumps(reports, indent=1, ensure_ascii=False))
+        from edgeagents.models.finetune.evaluate import EvalReport
+
+        objs = [EvalReport(r["label"], r["rows"], r["seconds"]) for r in reports]
+        card["table"] = format_table(objs)
+        print(card["table"])
+    write_card(out, card)
+    if args.ship:
+        # Ship only an adapter that meets the held-out targets: the library loads it for every lab.
+        tuned = card.get("eval", {}).get("tuned, llama.cpp", {}).get("metrics", {})
+        below = {k: v for k, v in tuned.items() if v < TARGETS[k]}
+        if (below or not tuned) and not args.force:
+            print(f"NOT shipped: below target on {sorted(below) or 'everything (not evaluated)'}; "
+                  f"the adapter and card stay in {out} (--force ships anyway).")
+            return card
+        ADAPTER_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(gguf, ADAPTER_DIR / gguf.name)
+        write_card(ADAPTER_DIR, card)
+        print(f"shipped -> {ADAPTER_DIR}")
+    return card
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m edgeagents.models.finetune", description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=None, help="training steps (default: one epoch of the data)")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="stop after this many steps of the planned schedule (default: the shipped card's setting)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: EDGEAGENTS_THREADS)")
+    ap.add_argument("--out", default=None, help="work folder (default: $EDGEAGENTS_HOME/finetune/run)")
+    ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    ap.add_argument("--ship", action="store_true", help="copy the adapter and its card into the library (if on target)")
+    ap.add_argument("--force", action="store_true", help="with --ship: ship even below the held-out targets")
+    run(ap.parse_args(argv))
+
+
+RECORDED_RUN = "course-lora-run1"
+"""A recorded training run kept in the library for lab 07 (below the targets, so not auto-loaded)."""
+
+
+def load_card(name: str = CARD_NAME) -> dict[str, Any] | None:
+    """A training card from ``edgeagents/models/adapters`` (default: the shipped adapter's), or None."""
+    path = ADAPTER_DIR / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def recorded_adapter() -> tuple[Any, dict[str, Any] | None]:
+    """``(path, card)`` of the shipped course adapter, else of the recorded run; ``(None, None)`` if neither."""
+    for name in (CARD_NAME, RECORDED_RUN):
+        path = ADAPTER_DIR / f"{name}.gguf"
+        if path.exists():
+            return path, load_card(name)
+    return None, None
