@@ -108,6 +108,23 @@ def test_heldout_is_separate_from_the_generator():
     assert kinds["ticket"] >= 8 and kinds["complexity"] >= 9 and kinds["tool"] >= 15
 
 
+def test_heldout_shares_no_phrase_with_the_generator():
+    """No held-out request shares a run of 8 words with any generated request (ids and numbers ignored)."""
+    import re
+
+    def grams(text, n=8):
+        words = re.findall(r"[a-z']+", text.lower())
+        return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+    seen = set()
+    for e in generate(2000, seed=0):
+        seen |= grams(e.meta["text"]) if e.kind == "complexity" else set().union(
+            *(grams(m["content"]) for m in e.messages if m["role"] == "user"))
+    for it in load_heldout():
+        text = it["messages"][-1]["content"] if "messages" in it else it["text"]
+        assert not grams(text) & seen, f"held-out item {it['id']} repeats a generator phrase"
+
+
 # ------------------------------------------------------------------ batching
 def test_shared_prefix_stops_before_supervision_and_batches_share_keys():
     from edgeagents.models.finetune.train import plan_batches, shared_prefix_len

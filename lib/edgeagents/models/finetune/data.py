@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -35,7 +36,7 @@ from edgeagents.runtimes.chat_template import END, START, render_chat
 IGNORE = -100
 TIERS = ("simple", "moderate", "complex")
 KINDS = ("tool", "ticket", "no_tool", "ask_id", "direct", "complexity")
-DEFAULT_MIX = {"tool": 0.36, "ticket": 0.08, "no_tool": 0.16, "ask_id": 0.10, "direct": 0.08, "complexity": 0.22}
+DEFAULT_MIX = {"tool": 0.32, "ticket": 0.22, "no_tool": 0.14, "ask_id": 0.12, "direct": 0.04, "complexity": 0.16}
 
 
 @dataclass
@@ -80,31 +81,41 @@ CUES: dict[str, list[str]] = {
     "urgent": ["this is an emergency", "our whole shop is down right now", "we are losing sales every minute",
                "it is critical, please act immediately", "nothing works and customers are waiting", "ASAP please",
                "our payment terminals are all offline", "the alarm system is dead tonight",
-               "it is a safety issue", "everything stopped, we need help this instant", "top priority, drop everything"],
+               "it is a safety issue", "everything stopped, we need help this instant", "top priority, drop everything",
+               "people are stuck outside because the door will not open", "the whole office is offline",
+               "there is smoke coming out of it", "our production line has stopped", "we cannot take any orders at all",
+               "it is dangerous to leave it like this", "we need someone on it in the next hour",
+               "all our stores are affected", "the medicine fridge is getting warm", "customers cannot pay",
+               "the building has no heating in this frost", "our server room is overheating",
+               "nobody can get into the shop", "the security cameras are all dark and we are exposed",
+               "it is costing us thousands", "we need help immediately", "food in the freezer is spoiling",
+               "we had to close until it works", "lives could be at risk"],
     "high": ["I need it working today", "it stopped working completely", "I cannot do my job without it",
              "this is important", "please fix it before tomorrow", "it is seriously affecting my work",
              "it broke this morning and I rely on it", "it is a big problem for us", "please treat this as high priority",
-             "we have an event tomorrow and need it fixed"],
+             "we have an event tomorrow and need it fixed", "I use it every day and now it is useless",
+             "it is holding up my whole team", "please look at it as soon as you can", "it fails every single time",
+             "I have clients coming in tomorrow", "my work is blocked until it is fixed", "it is totally unusable now",
+             "our team needs it back by tonight", "I need it fixed by the end of today", "it crashes all the time now",
+             "it is really hurting my work", "I cannot work from home without it", "it is getting worse every hour",
+             "please prioritise this", "it is down most of the time", "I have a deadline and it keeps failing"],
     "medium": ["it happens now and then", "it is annoying but I can live with it for a few days",
                "it happens sometimes", "sort it out this week if you can", "it is intermittent",
                "once or twice a day", "it is a moderate issue", "not an emergency, but it should be looked at",
-               "it is inconvenient", "a normal priority is fine"],
+               "it is inconvenient", "a normal priority is fine", "it is a small pain",
+               "it happens every few days", "check it when you get a chance this week", "it is irritating but usable",
+               "it comes and goes", "some days it is fine, some days not", "it works after a restart, for a while",
+               "no big hurry, but do not forget it", "every so often it acts up", "I can work around it for now",
+               "please look into it sometime this week", "it is odd but not blocking anything",
+               "it glitches occasionally", "it drops out a few times a week", "it is a minor annoyance"],
     "low": ["no rush at all", "whenever you have time", "it is only cosmetic", "just a minor thing",
             "low priority", "it is not urgent", "just a small suggestion", "any time next month is fine",
-            "it does not really affect anything", "only a tiny detail"],
+            "it does not really affect anything", "only a tiny detail", "purely a looks thing",
+            "barely worth mentioning", "handle it when it suits you", "it works fine otherwise", "just letting you know",
+            "a small scratch, nothing serious", "feel free to leave it for later", "not important at all",
+            "no hurry whatsoever", "it is purely aesthetic", "nothing is broken, just a note",
+            "if you ever get around to it", "a tiny imperfection", "take your time with it"],
 }
-
-KB_TOPICS = [  # (question, query)
-    ("How do I reset my router?", "router reset"), ("What is your return policy?", "return policy"),
-    ("How long does shipping take?", "shipping time"), ("Is there a warranty on the devices?", "warranty"),
-    ("My hub will not pair with a sensor, how do I fix it?", "hub pairing"),
-    ("How do I fix a camera that shows offline?", "camera offline"), ("Can I get a refund?", "refund"),
-    ("How do I update the firmware?", "firmware update"), ("How do I change the wifi password?", "wifi password"),
-    ("What do I do if a device is broken?", "broken device"), ("How do I cancel an order?", "cancel order"),
-    ("Do you ship outside the EU?", "shipping countries"),
-]
-KB_PHRASES = ["{q}", "Quick question: {q}", "Can you check the help articles? {q}", "{q} Thanks.",
-              "Hi! {q}", "I was wondering: {q}"]
 
 
 def _cid(rng: random.Random) -> str:
@@ -170,6 +181,98 @@ def _call_msgs(name: str, args: dict[str, Any], result: dict[str, Any], answer: 
     ]
 
 
+# politeness and filler around a request, so the model learns the request, not the sentence frame
+OPENERS = ["", "", "", "", "Hi, ", "Hello, ", "Hey, ", "Quick question: ", "Please help: ", "Good morning. ",
+           "Sorry to bother you. ", "One more thing: "]
+CLOSERS = ["", "", "", "", " Thanks!", " Thank you.", " Cheers.", " Thanks in advance.", " Much appreciated."]
+
+
+def _sentence_case(text: str) -> str:
+    """Capitalise the first letter of every sentence (templates glue lower-case cues after a full stop)."""
+    text = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+    return text[:1].upper() + text[1:]
+
+
+def _wrap(rng: random.Random, text: str) -> str:
+    """The request with an optional greeting before it and thanks after it."""
+    opener = "" if text.startswith(("Hi", "Hello")) else rng.choice(OPENERS)
+    if opener and not text.startswith(("I ", "I'", "ORD-")) and not text[:2].isupper():
+        text = text[0].lower() + text[1:]
+    return _sentence_case((opener + text + rng.choice(CLOSERS)).strip())
+
+
+TIME_ASKS = ["What time is it{p}?", "Can you tell me the current time{p}?", "What's the date today{p}?",
+             "What day is it{p}?", "Time check{p}, please.", "What's the local time{p} right now?",
+             "Do you know what time it is{p}?", "Tell me the time{p}.", "I need the current time{p}.",
+             "Which day of the week is it{p}?", "What hour is it{p} at the moment?", "What is today's date{p}?",
+             "Is it morning or evening{p} now?", "How late is it{p}?"]
+PLACES = {"UTC": ["UTC", "UTC time"], "Europe/London": ["London", "the UK"], "Europe/Vilnius": ["Vilnius", "Lithuania"],
+          "America/New_York": ["New York", "NYC"], "Asia/Riyadh": ["Riyadh", "Saudi Arabia"]}
+CUSTOMER_ASKS = ["Who is customer {c}?", "Look up customer {c}, please.", "Can you pull up the details of {c}?",
+                 "I'm customer {c}. What tier am I?", "Show me the account {c}.", "Which city is customer {c} in?",
+                 "Find the customer record for {c}.", "Get me the profile of client {c}.",
+                 "What do we know about account {c}?", "Open the customer file {c}.", "Which tier is {c} on?",
+                 "Is {c} a gold customer?", "What is the contact info of customer {c}?", "Does {c} have open orders?",
+                 "Check the account of {c} for me.", "Pull customer {c} from the system.",
+                 "What level of customer is {c}?", "Where is client {c} based?"]
+ORDER_ASKS = ["Where is my order {o}?", "What's the status of order {o}?", "Has {o} shipped yet?",
+              "When will order {o} arrive?", "Can you check order {o} for me?", "I'm still waiting for {o}. Any news?",
+              "Track {o}, please.", "Is {o} delivered?", "My package {o} hasn't come yet.", "Status of {o}?",
+              "Was order {o} sent out?", "Is {o} still processing?", "Look up order {o}.",
+              "Where's the parcel with number {o}?", "Any idea when {o} will get here?", "Did {o} get dispatched?",
+              "I ordered something, number {o}. Where is it now?", "Check the shipment {o}."]
+CALLBACK_ASKS = ["Please book a callback for {c} on {d} about {r}.", "Can someone call {c} back on {d}? It's about {r}.",
+                 "Customer {c} wants a phone call on {d} regarding {r}.", "Schedule a call with {c} for {d}, topic: {r}.",
+                 "Have an agent phone {c} on {d} about {r}.", "Arrange a call for {c} on {d}; the subject is {r}.",
+                 "{c} asks to be called on {d} to talk about {r}.", "Book {c} a phone slot on {d} for {r}.",
+                 "I'm {c}. Could you call me on {d} about {r}?", "Set a callback: customer {c}, {d}, {r}.",
+                 "Please get someone to ring {c} on {d} concerning {r}.", "Put {c} down for a call on {d} about {r}."]
+CALLBACK_REASONS = ["a refund", "a billing question", "the delivery", "setting up the hub", "a faulty router", "an upgrade",
+                    "the warranty", "a missing item", "a wrong charge", "an installation", "a contract change",
+                    "a replacement device", "the subscription", "a damaged parcel"]
+DIAG_ASKS = {
+    "all": ["Run a full health check of this device.", "Is the system healthy?", "Run the diagnostics.",
+            "Check everything on this machine.", "How is this box doing overall?", "Give me a full system report."],
+    "cpu": ["Is the CPU overloaded?", "What's the CPU load right now?", "How busy is the processor?",
+            "Check the CPU usage.", "Is the processor maxed out?", "How hard is the CPU working?"],
+    "memory": ["Are we low on memory?", "Check the RAM usage.", "How much memory is free?", "Is the RAM full?",
+               "Look at the memory of this machine.", "Do we have enough free RAM?"],
+    "disk": ["How much disk space is left?", "Is the disk full?", "Check the free space on the drive.",
+             "Is storage getting tight?", "How full is the hard drive?", "Check the disk usage."],
+    "database": ["Check the database, please.", "Is the database OK?", "How many records are in the database?",
+                 "Run a check on the DB.", "Is the data store healthy?", "Look at the database status."],
+}
+ESCALATE_WHY = ["I want to speak to a real person", "this is the third time I write, get me a manager",
+                "I'm really angry about this service", "let me talk to a human now", "I need a supervisor",
+                "your bot is useless, I need a supervisor", "I am furious, nobody helps me",
+                "transfer me to a human agent", "I refuse to talk to a machine any longer", "escalate this to your boss",
+                "this is unacceptable, I want someone in charge", "connect me with a live agent",
+                "I've had enough, get me an actual employee"]
+KB_ASKS = {  # query -> ways to ask it
+    "router reset": ["How do I reset my router?", "What are the steps to factory reset the router?",
+                     "My router needs a reset, how?"],
+    "return policy": ["What is your return policy?", "Can I return an item?", "What are the rules for returns?",
+                      "Until when can I return something?"],
+    "shipping time": ["How long does shipping take?", "How many days until delivery usually?",
+                      "What are your delivery times?"],
+    "warranty": ["Is there a warranty on the devices?", "How long is the warranty?", "Which faults does the warranty include?"],
+    "hub pairing": ["My hub will not pair with a sensor, how do I fix it?", "How do I pair a sensor with the hub?",
+                    "What can I do when pairing with the hub fails?"],
+    "camera offline": ["How do I fix a camera that shows offline?", "My camera says offline; what does the guide say?"],
+    "refund": ["Can I get a refund?", "How do refunds work?", "How long does a refund take?"],
+    "firmware update": ["How do I update the firmware?", "Where do I get the latest firmware?",
+                        "What is the procedure for a firmware upgrade?"],
+    "wifi password": ["How do I change the wifi password?", "Where do I set a new wifi password?"],
+    "broken device": ["What do I do if a device is broken?", "My device is damaged, what are my options?"],
+    "cancel order": ["How do I cancel an order?", "Can I still cancel my purchase?"],
+    "shipping countries": ["Do you ship outside the EU?", "Which countries do you deliver to?"],
+}
+KB_FRAMES = ["{q}", "{q}", "Can you check the help articles? {q}", "Search the FAQ: {q}",
+             "What does the manual say? {q}", "{q} Is that in your documentation?",
+             "{q} Look it up in your knowledge base, please.", "What do your support articles say? {q}",
+             "I was wondering: {q}", "Is there a guide for this? {q}"]
+
+
 def _subject(device: str, symptom: str) -> str:
     return f"{device.capitalize()} {symptom}"[:120]
 
@@ -186,8 +289,9 @@ def _tool_example(rng: random.Random) -> Example:
         tz = rng.choice(TIMEZONES + [None, None])
         place = {"UTC": "UTC", "Europe/London": "London", "Europe/Vilnius": "Vilnius",
                  "America/New_York": "New York", "Asia/Riyadh": "Riyadh"}.get(tz or "", "")
-        user = rng.choice(["What time is it{p}?", "Can you tell me the current time{p}?", "What's the date today{p}?",
-                           "What day is it{p}?", "Time check{p}, please."]).format(p=f" in {place}" if place else "")
+        if tz:
+            place = rng.choice(PLACES[tz])
+        user = rng.choice(TIME_ASKS).format(p=f" in {place}" if place else "")
         args: dict[str, Any] = {"timezone": tz} if tz else {}
         hh, mm = rng.randint(0, 23), rng.randint(0, 59)
         day = rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])
@@ -195,9 +299,7 @@ def _tool_example(rng: random.Random) -> Example:
         result: dict[str, Any] = {"timezone": tz or "UTC", "iso": iso, "weekday": day}
         answer = f"It is {hh:02d}:{mm:02d} on {day}, {iso[:10]}" + (f" in {place}." if place else " (UTC).")
     elif tool == "lookup_customer":
-        user = rng.choice(["Who is customer {c}?", "Look up customer {c}, please.", "Can you pull up the details of {c}?",
-                           "I'm customer {c}. What tier am I?", "Show me the account {c}.",
-                           "Which city is customer {c} in?"]).format(c=cid)
+        user = rng.choice(CUSTOMER_ASKS).format(c=cid)
         args = {"customer_id": cid}
         city, tier = rng.choice(CITIES), rng.choice(TIERS_CUSTOMER)
         opens = [_oid(rng) for _ in range(rng.randint(0, 2))]
@@ -210,9 +312,7 @@ def _tool_example(rng: random.Random) -> Example:
             answer = (f"Customer {cid} is {result['name']}, a {tier} customer in {city}"
                       + (f", with open orders {', '.join(opens)}." if opens else ", with no open orders."))
     elif tool == "lookup_order":
-        user = rng.choice(["Where is my order {o}?", "What's the status of order {o}?", "Has {o} shipped yet?",
-                           "When will order {o} arrive?", "Can you check order {o} for me?",
-                           "I'm still waiting for {o}. Any news?", "Track {o}, please."]).format(o=oid)
+        user = rng.choice(ORDER_ASKS).format(o=oid)
         args = {"order_id": oid}
         status, device = rng.choice(ORDER_STATUSES), rng.choice(DEVICES)
         eta = None if status in ("delivered", "cancelled") else f"2026-12-{rng.randint(1, 28):02d}"
@@ -227,22 +327,15 @@ def _tool_example(rng: random.Random) -> Example:
                 f"; it should arrive by {eta}." if eta else ".")
     elif tool == "schedule_callback":
         iso, spoken = _date(rng)
-        reason = rng.choice(["a refund", "a billing question", "the delivery", "setting up the hub", "a faulty router",
-                             "an upgrade", "the warranty", "a missing item"])
-        user = rng.choice(["Please book a callback for {c} on {d} about {r}.", "Can someone call {c} back on {d}? It's about {r}.",
-                           "Customer {c} wants a phone call on {d} regarding {r}.",
-                           "Schedule a call with {c} for {d}, topic: {r}."]).format(c=cid, d=spoken, r=reason)
+        reason = rng.choice(CALLBACK_REASONS)
+        user = rng.choice(CALLBACK_ASKS).format(c=cid, d=spoken, r=reason)
         args = {"customer_id": cid, "date": iso, "reason": reason}
         result = {"callback_id": rng.randint(1, 90), "customer_id": cid, "slot": f"{iso} 10:00", "reason": reason,
                   "created_at": "2026-11-26T10:00:00"}
         answer = f"Done: a callback for {cid} is booked on {iso} at 10:00 about {reason}."
     elif tool == "run_system_diagnostics":
-        comp, ask = rng.choice([("all", "Run a full health check of this device."), ("cpu", "Is the CPU overloaded?"),
-                                ("memory", "Are we low on memory?"), ("disk", "How much disk space is left?"),
-                                ("database", "Check the database, please."), ("all", "Is the system healthy?"),
-                                ("memory", "Check the RAM usage."), ("disk", "Is the disk full?"),
-                                ("cpu", "What's the CPU load right now?")])
-        user, args = ask, {"component": comp}
+        comp = rng.choice(list(DIAG_ASKS))
+        user, args = rng.choice(DIAG_ASKS[comp]), {"component": comp}
         result = {"component": comp, "host": "x86_64", "status": "healthy"}
         if comp in ("all", "cpu"):
             result.update(cpu_cores=rng.choice([2, 4, 8]), load_1m=round(rng.uniform(0.1, 3.0), 2))
@@ -255,18 +348,18 @@ def _tool_example(rng: random.Random) -> Example:
         facts = [f"{k.replace('_', ' ')} {v}" for k, v in result.items() if k not in ("component", "host", "status", "database")]
         answer = f"The {comp} check says the system is healthy" + (f": {', '.join(facts)}." if facts else ".")
     elif tool == "escalate_to_human":
-        why = rng.choice(["I want to speak to a real person", "this is the third time I write, get me a manager",
-                          "I'm really angry about this service", "let me talk to a human now",
-                          "your bot is useless, I need a supervisor", "I am furious, nobody helps me"])
-        user = rng.choice(["{w}. My customer id is {c}.", "Customer {c} here: {w}.", "{w}! ({c})"]).format(w=why, c=cid)
+        why = rng.choice(ESCALATE_WHY)
+        user = rng.choice(["{w}. My customer id is {c}.", "Customer {c} here: {w}.", "{w}! ({c})",
+                           "{w}. Account {c}.", "This is {c}, {w}.", "{w}, my id is {c}."]).format(w=why, c=cid)
+        user = user[0].upper() + user[1:]
         reason = rng.choice(["customer asks for a human", "customer is upset", "customer wants a manager"])
         args = {"customer_id": cid, "reason": reason}
         result = {"escalated": True, "via": "local queue (cloud helpdesk unreachable)", "ticket_id": rng.randint(1, 90),
                   "note": "a human will pick this up when the link is back"}
         answer = "I'm sorry about this. I have passed your case to a human colleague; they will contact you soon."
     else:  # search_knowledge_base
-        q, query = rng.choice(KB_TOPICS)
-        user = rng.choice(KB_PHRASES).format(q=q)
+        query = rng.choice(list(KB_ASKS))
+        user = rng.choice(KB_FRAMES).format(q=rng.choice(KB_ASKS[query]))
         args = {"query": query}
         body = rng.choice(["Hold the reset button for 10 seconds, then wait two minutes.",
                            "Unused items can be returned within 30 days of delivery for a full refund.",
@@ -280,13 +373,16 @@ def _tool_example(rng: random.Random) -> Example:
                                                      "answer": body}]}
             answer = f"According to our help article: {body}"
     call_id = f"call_{rng.randrange(16**8):08x}"
-    messages = [*_system(rng), {"role": "user", "content": user}, *_call_msgs(tool, args, result, answer, call_id)]
+    messages = [*_system(rng), {"role": "user", "content": _wrap(rng, user)},
+                *_call_msgs(tool, args, result, answer, call_id)]
     return Example("tool", messages, _pick_tools(rng, [tool]), meta={"tool": tool, "arguments": args})
 
 
 def _ticket_example(rng: random.Random, priority: str) -> Example:
     cid, device, symptom = _cid(rng), rng.choice(DEVICES), rng.choice(SYMPTOMS)
     cue = rng.choice(CUES[priority])
+    if rng.random() < 0.35:  # two cues of the same priority: the label follows the meaning, not one phrase
+        cue = f"{cue}, {rng.choice([c for c in CUES[priority] if c != cue])}"
     user = rng.choice([
         "My {d} {s}. {cue}. Please open a ticket for customer {c}.",
         "Customer {c}: the {d} {s}, {cue}.",
@@ -294,8 +390,14 @@ def _ticket_example(rng: random.Random, priority: str) -> Example:
         "Hi, I'm {c}. My {d} {s} and {cue}. Can you log a ticket?",
         "{cue}: the {d} {s}. Account {c}.",
         "Please raise a ticket for customer {c}. Problem: the {d} {s}; {cue}.",
+        "Ticket for {c}, please: our {d} {s}. {cue}.",
+        "{c} reporting a fault: the {d} {s}. {cue}.",
+        "Could you log this for customer {c}? The {d} {s}, {cue}.",
+        "File a support case for {c}. The {d} {s}. {cue}.",
+        "The {d} {s}. {cue}. I'm customer {c}, please open a ticket.",
+        "Problem report from {c}: {d} {s}; {cue}.",
     ]).format(d=device, s=symptom, cue=cue, c=cid)
-    user = user[0].upper() + user[1:]
+    user = _wrap(rng, user[0].upper() + user[1:])
     args = {"customer_id": cid, "subject": _subject(device, symptom), "priority": priority}
     tid = rng.randint(1, 99)
     result = {"ticket_id": tid, "customer_id": cid, "subject": args["subject"], "priority": priority, "status": "open",
@@ -317,29 +419,63 @@ FACTS = [("What is the capital of France?", "The capital of France is Paris."),
          ("What does CPU stand for?", "CPU stands for central processing unit."),
          ("What is the boiling point of water at sea level?", "Water boils at 100 °C at sea level."),
          ("Which ocean is the largest?", "The Pacific Ocean is the largest."),
-         ("How many legs does a spider have?", "A spider has eight legs.")]
+         ("How many legs does a spider have?", "A spider has eight legs."),
+         ("What is the capital of Spain?", "The capital of Spain is Madrid."),
+         ("What is the capital of Germany?", "The capital of Germany is Berlin."),
+         ("Which is the longest river in Africa?", "The Nile is the longest river in Africa."),
+         ("What gas do plants take in?", "Plants take in carbon dioxide."),
+         ("How many continents are there?", "There are seven continents."),
+         ("Which planet is known as the red planet?", "Mars is known as the red planet."),
+         ("What is the freezing point of water?", "Water freezes at 0 °C."),
+         ("Who wrote Romeo and Juliet?", "William Shakespeare wrote Romeo and Juliet."),
+         ("How many seconds are in a minute?", "A minute has 60 seconds."),
+         ("How many months have 31 days?", "Seven months have 31 days."),
+         ("What does RAM stand for?", "RAM stands for random-access memory."),
+         ("What is the chemical symbol for gold?", "The chemical symbol for gold is Au."),
+         ("How many hours are in a day?", "A day has 24 hours."),
+         ("What is the tallest mountain on Earth?", "Mount Everest is the tallest mountain on Earth.")]
 SMALL_TALK = [("Hello!", "Hello! How can I help you today?"), ("Hi there", "Hi! What can I do for you?"),
               ("Thanks a lot!", "You're welcome! Anything else I can help with?"),
               ("Good morning", "Good morning! How can I help?"),
               ("Who are you?", "I'm the shop's assistant. I can look up orders and customers, open tickets and more."),
               ("What can you do?", "I can check orders and customers, open support tickets, book callbacks, "
                                    "search the help articles and check this device's health."),
-              ("Bye!", "Goodbye, have a nice day!"), ("That's all, thank you.", "Glad I could help. Goodbye!")]
+              ("Bye!", "Goodbye, have a nice day!"), ("That's all, thank you.", "Glad I could help. Goodbye!"),
+              ("Great, thanks for the help.", "You're welcome! Have a good day."),
+              ("Good afternoon!", "Good afternoon! What can I do for you?"),
+              ("Nice, that worked.", "Great to hear! Anything else?"), ("Ok, thanks.", "You're welcome!"),
+              ("How are you?", "I'm fine, thanks! How can I help you?"),
+              ("See you later.", "See you! Have a nice day."), ("Perfect, thank you so much!", "Happy to help!")]
 
 
 def _arith(rng: random.Random) -> tuple[str, str]:
+    """Arithmetic in words and symbols: the model answers it itself (no tool computes)."""
     a, b = rng.randint(2, 99), rng.randint(2, 99)
     op = rng.choice(["+", "-", "*"])
     val = a + b if op == "+" else a - b if op == "-" else a * b
     sym = {"+": "plus", "-": "minus", "*": "times"}[op]
+    worded = {"+": [f"Sum {a} and {b}.", f"What is the sum of {a} and {b}?", f"Add up {a} and {b}, please."],
+              "-": [f"Take {b} away from {a}.", f"What is {a} less {b}?", f"How much is left if I take {b} from {a}?"],
+              "*": [f"Multiply {a} and {b}.", f"What is the product of {a} and {b}?", f"{a} lots of {b} is how much?"]}
     q = rng.choice([f"What is {a} {op} {b}?", f"What's {a} {sym} {b}?", f"Calculate {a} {op} {b}.",
-                    f"How much is {a} {sym} {b}?", f"{a} {op} {b} = ?"])
+                    f"How much is {a} {sym} {b}?", f"{a} {op} {b} = ?", *worded[op]])
     return q, f"{a} {op} {b} = {val}."
+
+
+def _units(rng: random.Random) -> tuple[str, str]:
+    """Small unit conversions, also answered directly."""
+    n = rng.randint(2, 12)
+    unit, per, into = rng.choice([("days", 24, "hours"), ("hours", 60, "minutes"), ("weeks", 7, "days"),
+                                  ("minutes", 60, "seconds"), ("years", 12, "months"), ("kilometres", 1000, "metres")])
+    q = rng.choice([f"How many {into} are in {n} {unit}?", f"Convert {n} {unit} to {into}.",
+                    f"{n} {unit} is how many {into}?"])
+    return q, f"{n} {unit} is {n * per} {into}."
 
 
 def _no_tool_example(rng: random.Random, with_tools: bool) -> Example:
     r = rng.random()
-    q, a = _arith(rng) if r < 0.45 else rng.choice(FACTS) if r < 0.7 else rng.choice(SMALL_TALK)
+    q, a = (_arith(rng) if r < 0.35 else _units(rng) if r < 0.45 else rng.choice(FACTS) if r < 0.72
+            else rng.choice(SMALL_TALK))
     messages = [*_system(rng), {"role": "user", "content": q}, {"role": "assistant", "content": a}]
     kind = "no_tool" if with_tools else "direct"
     return Example(kind, messages, _pick_tools(rng) if with_tools else None, meta={"tool": None})
@@ -358,8 +494,19 @@ def _ask_id_example(rng: random.Random) -> Example:
         ("What tier is my account?", "I can look that up. What is your customer id? It looks like C123.", "customer_id"),
         ("I want to talk to a manager!", "I'm sorry. To hand you over to a colleague I need your customer id (like C123).",
          "customer_id"),
+        ("Can you check on my delivery?", "Of course. What is the order number? It looks like ORD-1234.", "order_id"),
+        ("I ordered a router two weeks ago and nothing came.",
+         "Sorry about that. Tell me the order number (like ORD-1234) and I will check it.", "order_id"),
+        (f"The {device} I bought {symptom}. Can you log it?",
+         "Yes. Which customer id should the ticket go to? It looks like C123.", "customer_id"),
+        ("Could someone give me a ring on Friday?", "Sure. What is your customer id (like C123)?", "customer_id"),
+        ("Show me my account details.", "Happy to. What is your customer id? It looks like C123.", "customer_id"),
+        ("Which membership do I have with you?", "I can check. What is your customer id (like C123)?", "customer_id"),
+        ("Escalate my complaint to a person.", "I can do that. What is your customer id? It looks like C123.",
+         "customer_id"),
+        ("Is my parcel on its way?", "Let me check: what is the order number? It looks like ORD-1234.", "order_id"),
     ])
-    messages = [*_system(rng), {"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    messages = [*_system(rng), {"role": "user", "content": _wrap(rng, q)}, {"role": "assistant", "content": a}]
     return Example("ask_id", messages, _pick_tools(rng), meta={"tool": None, "missing": need})
 
 
@@ -368,14 +515,22 @@ SIMPLE_REQ = ["What time is it in {tz}?", "Where is order {o}?", "Look up custom
               "What is your return policy?", "How long does shipping take?", "Is the {d} in stock?",
               "What's the price of the {d}?", "What day is it today?", "Show me the status of {o}.",
               "Which city is customer {c} in?", "Do you have a warranty?", "Translate 'hello' into French.",
-              "What is 12 times 8?", "Is the shop open on Sunday?"]
+              "What is 12 times 8?", "Is the shop open on Sunday?", "Who is customer {c}?",
+              "Do you sell the {d}?", "What are your opening hours?", "Thanks, bye!", "How much is shipping?",
+              "Is {o} delivered?", "What's the weather like?", "Spell 'warranty' for me."]
 MODERATE_REQ = ["My {d} {s}, what should I try?", "Book a callback for {c} on {date} about a refund.",
                 "The {d} {s} since the update; how do I fix it?", "Open a ticket for {c}: the {d} {s}.",
                 "Compare the {d} and the {d2} for a small flat.", "Help me set up the {d} with my wifi.",
                 "I want to return the {d} I bought last week; how does that work?",
                 "My {d} {s} and I already restarted it; what next?",
                 "Explain how to pair the {d} with the hub, step by step.",
-                "Summarise the warranty terms for the {d} in two sentences."]
+                "Summarise the warranty terms for the {d} in two sentences.",
+                "Order {o} came with the wrong colour; can I swap it?",
+                "The {d} {s} every night; what settings should I check?",
+                "Write a short, polite reply to a customer whose {d} {s}.",
+                "Which of the {d} or the {d2} uses less power, and why?",
+                "Move my callback to {date} and tell me what to prepare.",
+                "The app shows the {d} offline but it is on; how do I reconnect it?"]
 COMPLEX_REQ = ["Two orders are late, the {d} {s} and I was charged twice; sort it all out.",
                "Plan the rollout of {n} {d}s across {k} shops, with budget, timeline and risks.",
                "Our {d}s {s}, the {d2}s {s2} and the network is slow in {k} branches; find the root cause and a fix plan.",
@@ -383,7 +538,12 @@ COMPLEX_REQ = ["Two orders are late, the {d} {s} and I was charged twice; sort i
                "Design a monitoring strategy for {n} devices across {k} sites and explain the trade-offs.",
                "Order {o} never arrived, {o2} came broken, the {d} {s}, and I want a refund and a callback; handle everything.",
                "Compare three security setups for {k} stores, estimate the costs and recommend one with reasons.",
-               "Write a migration plan to move {n} {d}s to new firmware without downtime, including rollback."]
+               "Write a migration plan to move {n} {d}s to new firmware without downtime, including rollback.",
+               "Investigate why {k} branches report the {d} {s}, check their orders, open tickets and brief the managers.",
+               "Our {d} {s}, two invoices are wrong and a customer threatens to leave; prioritise and fix all of it.",
+               "Build a replacement plan for {n} failing {d}s across {k} regions with costs, stock checks and a schedule.",
+               "Reconcile last month's refunds against {n} orders, flag mismatches and draft a report for finance.",
+               "Compare vendors for {n} {d}s, check our contracts, estimate savings and propose a switch plan."]
 TIER_POOLS = {"simple": SIMPLE_REQ, "moderate": MODERATE_REQ, "complex": COMPLEX_REQ}
 
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgeagents.errors import InvalidRequestError
 from edgeagents.models.course import ADAPTER_DIR, course_model
 from edgeagents.models.finetune.data import DEFAULT_MIX, generate, write_jsonl
 from edgeagents.models.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
@@ -41,6 +42,26 @@ def evaluate_llamacpp(adapter: Path | None, label: str, threads: int = 1) -> dic
         return evaluate(RuntimeBackend(rt, 96), label, progress=True).as_dict()
     finally:
         rt.close()
+
+
+def evaluate_transformers(peft_dir: Path | None, label: str, threads: int = 1) -> dict[str, Any]:
+    """Held-out scores on transformers (fp32 base from the GGUF, + the PEFT adapter in ``peft_dir``).
+
+    The same items and scorer as :func:`evaluate_llamacpp`: a gap between the two would point at
+    the export (PEFT -> GGUF) or at a tokenization difference, not at the training.
+    """
+    from edgeagents.models.finetune.evaluate import TransformersBackend
+    from edgeagents.models.finetune.train import load_base, require_finetune
+
+    torch = require_finetune()
+    torch.set_num_threads(threads)
+    model, tok = load_base("cpu")
+    if peft_dir is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(peft_dir))
+    model.eval()
+    return evaluate(TransformersBackend(model, tok, 96), label, progress=True).as_dict()
 
 
 def write_card(folder: Path, card: dict[str, Any]) -> tuple[Path, Path]:
@@ -84,22 +105,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cfg.max_steps = args.steps
     if args.stop_after:
         cfg.stop_after = args.stop_after
-    data = generate(cfg.n_examples, cfg.data_seed)
-    write_jsonl(data, out / "data.jsonl")
-    print(f"data: {len(data)} examples -> {out / 'data.jsonl'}")
-    result = train(cfg, out, examples=data)
+    if args.reuse:  # evaluate and ship a finished run again, without retraining
+        if not (out / "training.json").exists() or not (out / "adapter_model.safetensors").exists():
+            raise InvalidRequestError(f"No finished training run in {out}.",
+                                      hint="Train first (drop --reuse) or point --out at a run folder.")
+        training = json.loads((out / "training.json").read_text())
+        data = generate(training["config"]["n_examples"], training["config"]["data_seed"])
+        print(f"reusing the run in {out}: {training['steps']} steps, {training['seconds'] / 60:.1f} min")
+    else:
+        data = generate(cfg.n_examples, cfg.data_seed)
+        write_jsonl(data, out / "data.jsonl")
+        print(f"data: {len(data)} examples -> {out / 'data.jsonl'}")
+        result = train(cfg, out, examples=data)
+        training = result.card()
+        print(f"trained {result.steps} steps in {result.seconds / 60:.1f} min")
     gguf = peft_to_gguf_adapter(out, out / f"{CARD_NAME}.gguf")
-    print(f"trained {result.steps} steps in {result.seconds / 60:.1f} min -> {gguf}")
+    print(f"GGUF adapter -> {gguf}")
     card: dict[str, Any] = {
-        "data": {"n_examples": len(data), "seed": cfg.data_seed, "mix": DEFAULT_MIX,
+        "data": {"n_examples": len(data), "seed": training["config"]["data_seed"], "mix": DEFAULT_MIX,
                  "kinds": dict(collections.Counter(e.kind for e in data))},
-        "training": result.card(),
+        "training": training,
         "adapter": {"file": gguf.name, "bytes": gguf.stat().st_size,
                     "sha256": hashlib.sha256(gguf.read_bytes()).hexdigest()},
         "targets": TARGETS, "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     if not args.no_eval:
         reports = [evaluate_llamacpp(None, "base, llama.cpp"), evaluate_llamacpp(gguf, "tuned, llama.cpp")]
+        if not args.no_transformers:
+            reports.append(evaluate_transformers(out, "tuned, transformers", cfg.threads or load_settings().n_threads))
         card["eval"] = {r["label"]: {k: v for k, v in r.items() if k != "rows"} for r in reports}
         (out / "eval_rows.json").write_text(json.dumps(reports, indent=1, ensure_ascii=False))
         from edgeagents.models.finetune.evaluate import EvalReport
@@ -130,7 +163,11 @@ def main(argv: list[str] | None = None) -> None:
                     help="stop after this many steps of the planned schedule (default: the shipped card's setting)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: EDGEAGENTS_THREADS)")
     ap.add_argument("--out", default=None, help="work folder (default: $EDGEAGENTS_HOME/finetune/run)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="do not train: export, evaluate and (with --ship) ship the finished run in --out")
     ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    ap.add_argument("--no-transformers", action="store_true",
+                    help="skip the second evaluation of the tuned model on transformers (PEFT, fp32)")
     ap.add_argument("--ship", action="store_true", help="copy the adapter and its card into the library (if on target)")
     ap.add_argument("--force", action="store_true", help="with --ship: ship even below the held-out targets")
     run(ap.parse_args(argv))
