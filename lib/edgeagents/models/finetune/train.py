@@ -67,8 +67,8 @@ class TrainConfig:
     batch_size: int = 8
     lr: float = 1e-3
     warmup_steps: int = 8
-    rank: int = 8
-    alpha: int = 16
+    rank: int = 16  # run 4: r=16 beat r=8 on the same data (right tool 96 % vs 86 %, priority 3/8 vs 1/8)
+    alpha: int = 32
     targets: tuple[str, ...] = DEFAULT_TARGETS
     max_tokens: int = 2048
     threads: int | None = None  # None: EDGEAGENTS_THREADS
