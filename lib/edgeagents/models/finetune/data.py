@@ -287,10 +287,7 @@ def _tool_example(rng: random.Random) -> Example:
     error = rng.random() < 0.08 and tool in ("lookup_customer", "lookup_order")
     if tool == "get_current_time":
         tz = rng.choice(TIMEZONES + [None, None])
-        place = {"UTC": "UTC", "Europe/London": "London", "Europe/Vilnius": "Vilnius",
-                 "America/New_York": "New York", "Asia/Riyadh": "Riyadh"}.get(tz or "", "")
-        if tz:
-            place = rng.choice(PLACES[tz])
+        place = rng.choice(PLACES[tz]) if tz else ""
         user = rng.choice(TIME_ASKS).format(p=f" in {place}" if place else "")
         args: dict[str, Any] = {"timezone": tz} if tz else {}
         hh, mm = rng.randint(0, 23), rng.randint(0, 59)
@@ -351,7 +348,6 @@ def _tool_example(rng: random.Random) -> Example:
         why = rng.choice(ESCALATE_WHY)
         user = rng.choice(["{w}. My customer id is {c}.", "Customer {c} here: {w}.", "{w}! ({c})",
                            "{w}. Account {c}.", "This is {c}, {w}.", "{w}, my id is {c}."]).format(w=why, c=cid)
-        user = user[0].upper() + user[1:]
         reason = rng.choice(["customer asks for a human", "customer is upset", "customer wants a manager"])
         args = {"customer_id": cid, "reason": reason}
         result = {"escalated": True, "via": "local queue (cloud helpdesk unreachable)", "ticket_id": rng.randint(1, 90),
