@@ -353,6 +353,6 @@ def test_course_adapter_tool_call_through_ollama(manager, tools, monkeypatch):
     monkeypatch.setenv("EDGEAGENTS_MODEL", "course")
     info = manager.ensure_course_model("edgeagents-course-adapter", num_predict=48)
     assert "merged" in info["model"]
-    reply = manager.chat("edgeagents-course-adapter", [{"role": "user", "content": "Where is my order A1043?"}],
+    reply = manager.chat("edgeagents-course-adapter", [{"role": "user", "content": "Where is my order ORD-1043?"}],
                          tools=tools[:1], num_predict=48)
     assert reply.tool_calls and reply.tool_calls[0]["name"] == "lookup_order", reply.text
