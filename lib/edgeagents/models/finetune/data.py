@@ -8,8 +8,8 @@ Families (``Example.kind``):
 
 - ``tool``: a request that needs one of the eight tools -> a ``<tool_call>``; the tool's result
   comes back (as the renderer shows role ``tool``) -> an answer that uses it.
-- ``ticket``: a problem report -> ``create_support_ticket`` with a priority read from urgency
-  cues; the four priorities are drawn equally often.
+- ``ticket``: a problem report -> ``create_support_ticket`` with a priority read from the whole
+  report: how bad the fault is and the urgency cues around it; the four priorities equally often.
 - ``no_tool``: arithmetic, greetings, small facts with tools on offer -> a direct answer, no call.
 - ``ask_id``: a request that needs an id the user did not give -> ask for it, no call.
 - ``direct``: plain chat without tools.
@@ -36,7 +36,7 @@ from edgeagents.runtimes.chat_template import END, START, render_chat
 IGNORE = -100
 TIERS = ("simple", "moderate", "complex")
 KINDS = ("tool", "ticket", "no_tool", "ask_id", "direct", "complexity")
-DEFAULT_MIX = {"tool": 0.32, "ticket": 0.22, "no_tool": 0.14, "ask_id": 0.12, "direct": 0.04, "complexity": 0.16}
+DEFAULT_MIX = {"tool": 0.30, "ticket": 0.28, "no_tool": 0.12, "ask_id": 0.11, "direct": 0.04, "complexity": 0.15}
 
 
 @dataclass
@@ -71,6 +71,26 @@ PRODUCT_NAMES = {"router": "Edge router R2", "smart camera": "Smart camera C1", 
 SYMPTOMS = ["keeps rebooting", "will not connect to wifi", "shows offline", "stopped responding", "drops the connection",
             "will not power on", "makes a clicking noise", "lost all its settings", "is very slow", "blinks red",
             "will not pair", "arrived with a cracked case", "reports the wrong temperature", "will not update"]
+# faults graded by how bad they are (ticket reports): outage or danger / broken for one user /
+# comes and goes / cosmetic
+SEVERE_SYMPTOMS: dict[str, list[str]] = {
+    "urgent": ["is completely dead and the shop cannot open", "went down and took every till with it",
+               "gives off a burning smell", "failed and nobody can get through the front door",
+               "sparks when it is switched on", "cut out and every camera in the store went black",
+               "failed and the cold room is warming up", "crashed and the whole team is offline",
+               "went down during opening hours and all sales stopped", "is beeping nonstop and the fire panel shows a fault"],
+    "high": ["stopped working completely", "will not power on any more", "fails every time I use it",
+             "crashes as soon as I open the app", "has been offline since this morning", "no longer turns on at all",
+             "reboots every few minutes all day", "will not connect to wifi at all", "lost all its settings and will not save new ones",
+             "is stuck on a red light and does nothing"],
+    "medium": ["drops the connection now and again", "is slow on some evenings", "sometimes needs two tries to pair",
+               "occasionally forgets its schedule", "lags once in a while", "restarts by itself every few days",
+               "shows offline for a minute every so often", "sometimes reports the wrong temperature",
+               "takes a while to respond at times", "misses a notification here and there"],
+    "low": ["has a small scuff on the side", "has a faded logo", "came in a dented box", "has a status light that is a bit too bright",
+            "has a typo in its manual", "has a sticker that peels at one corner", "beeps a little louder than I would like",
+            "shows the date in an odd format", "has a loose rubber foot", "has a tiny gap in the casing seam"],
+}
 ORDER_STATUSES = ["shipped", "processing", "backordered", "delivered", "cancelled"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
@@ -375,24 +395,43 @@ def _tool_example(rng: random.Random) -> Example:
 
 
 def _ticket_example(rng: random.Random, priority: str) -> Example:
-    cid, device, symptom = _cid(rng), rng.choice(DEVICES), rng.choice(SYMPTOMS)
-    cue = rng.choice(CUES[priority])
-    if rng.random() < 0.35:  # two cues of the same priority: the label follows the meaning, not one phrase
-        cue = f"{cue}, {rng.choice([c for c in CUES[priority] if c != cue])}"
-    user = rng.choice([
-        "My {d} {s}. {cue}. Please open a ticket for customer {c}.",
-        "Customer {c}: the {d} {s}, {cue}.",
-        "Open a support ticket for {c}: {d} {s}. {cue}.",
-        "Hi, I'm {c}. My {d} {s} and {cue}. Can you log a ticket?",
-        "{cue}: the {d} {s}. Account {c}.",
-        "Please raise a ticket for customer {c}. Problem: the {d} {s}; {cue}.",
-        "Ticket for {c}, please: our {d} {s}. {cue}.",
-        "{c} reporting a fault: the {d} {s}. {cue}.",
-        "Could you log this for customer {c}? The {d} {s}, {cue}.",
-        "File a support case for {c}. The {d} {s}. {cue}.",
-        "The {d} {s}. {cue}. I'm customer {c}, please open a ticket.",
-        "Problem report from {c}: {d} {s}; {cue}.",
-    ]).format(d=device, s=symptom, cue=cue, c=cid)
+    cid, device = _cid(rng), rng.choice(DEVICES)
+    # the fault itself carries severity too: most reports describe a fault of their own priority, and
+    # some say nothing else, so the label follows the whole report, not an urgency phrase alone
+    graded = rng.random() < 0.7
+    symptom = rng.choice(SEVERE_SYMPTOMS[priority] if graded else SYMPTOMS)
+    if graded and rng.random() < 0.25:
+        cue = ""
+    else:
+        cue = rng.choice(CUES[priority])
+        if rng.random() < 0.35:  # two cues of the same priority: the label follows the meaning, not one phrase
+            cue = f"{cue}, {rng.choice([c for c in CUES[priority] if c != cue])}"
+    if cue:
+        user = rng.choice([
+            "My {d} {s}. {cue}. Please open a ticket for customer {c}.",
+            "Customer {c}: the {d} {s}, {cue}.",
+            "Open a support ticket for {c}: {d} {s}. {cue}.",
+            "Hi, I'm {c}. My {d} {s} and {cue}. Can you log a ticket?",
+            "{cue}: the {d} {s}. Account {c}.",
+            "Please raise a ticket for customer {c}. Problem: the {d} {s}; {cue}.",
+            "Ticket for {c}, please: our {d} {s}. {cue}.",
+            "{c} reporting a fault: the {d} {s}. {cue}.",
+            "Could you log this for customer {c}? The {d} {s}, {cue}.",
+            "File a support case for {c}. The {d} {s}. {cue}.",
+            "The {d} {s}. {cue}. I'm customer {c}, please open a ticket.",
+            "Problem report from {c}: {d} {s}; {cue}.",
+        ]).format(d=device, s=symptom, cue=cue, c=cid)
+    else:
+        user = rng.choice([
+            "Customer {c}: the {d} {s}.",
+            "Open a support ticket for {c}: the {d} {s}.",
+            "Hi, I'm {c}. My {d} {s}. Can you log a ticket?",
+            "Please raise a ticket for customer {c}. Problem: the {d} {s}.",
+            "{c} reporting a fault: our {d} {s}.",
+            "Could you log this for customer {c}? The {d} {s}.",
+            "The {d} {s}. I'm customer {c}, please open a ticket.",
+            "Problem report from {c}: {d} {s}.",
+        ]).format(d=device, s=symptom, c=cid)
     user = _wrap(rng, user[0].upper() + user[1:])
     args = {"customer_id": cid, "subject": _subject(device, symptom), "priority": priority}
     tid = rng.randint(1, 99)

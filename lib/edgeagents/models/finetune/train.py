@@ -58,7 +58,7 @@ def finetune_available() -> bool:
 class TrainConfig:
     """Everything that decides the adapter. Saved in the training card."""
 
-    n_examples: int = 1200
+    n_examples: int = 1300
     data_seed: int = 0
     seed: int = 0
     epochs: float = 1.0
