@@ -2,10 +2,11 @@
 
 llama.cpp applies a LoRA adapter at run time: each adapted matrix gets two extra small matmuls
 per token. This prints decode tokens/s of the base Q4_K_M alone and with the adapter, interleaved
-in one process (the machine is shared and noisy; only the ratio means much).
+in one process (the machine is shared and noisy; only the ratio means much). ``--shapes`` also
+shows why the export stores adapters in F32: with r = 16, an F16 ``lora_b`` takes a slow path.
 
     python benchmarks/bench_adapter.py                      # the shipped adapter
-    python benchmarks/bench_adapter.py --shapes             # random adapters of several shapes (r, modules)
+    python benchmarks/bench_adapter.py --shapes             # random adapters of several shapes (r, modules, F16/F32)
     python benchmarks/bench_adapter.py --rounds 5 --max-tokens 64 --threads 1
 """
 
@@ -13,30 +14,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from edgeagents.models.course import course_adapter_path, prepare_base_model
+from edgeagents.models.course import course_adapter_path
+from edgeagents.models.finetune.speed import compare_decode
 from edgeagents.settings import load_settings
 
 DIMS = {  # Gemma 3 270M: (in, out) of each adaptable matrix
     "q_proj": (640, 1024), "k_proj": (640, 256), "v_proj": (640, 256), "o_proj": (1024, 640),
     "gate_proj": (640, 2048), "up_proj": (640, 2048), "down_proj": (2048, 640),
 }
-SHAPES = {
-    "r8 attention (q,k,v,o)": (8, ("q_proj", "k_proj", "v_proj", "o_proj")),
-    "r16 attention (q,k,v,o)": (16, ("q_proj", "k_proj", "v_proj", "o_proj")),
-    "r16 all 7 modules": (16, tuple(DIMS)),
-    "r8 all 7 modules": (8, tuple(DIMS)),
+SHAPES = {  # name: (rank, modules, storage type)
+    "r8 attention (q,k,v,o)": (8, ("q_proj", "k_proj", "v_proj", "o_proj"), "F32"),
+    "r16 attention (q,k,v,o)": (16, ("q_proj", "k_proj", "v_proj", "o_proj"), "F32"),
+    "r16 all 7 modules": (16, tuple(DIMS), "F32"),
+    "r16 all 7 modules, F16": (16, tuple(DIMS), "F16"),
+    "r8 all 7 modules": (8, tuple(DIMS), "F32"),
 }
-PROMPT = "<start_of_turn>user\nWrite three sentences about rivers.<end_of_turn>\n<start_of_turn>model\n"
 
 
-def random_adapter(rank: int, modules: tuple[str, ...], out: Path, layers: int = 18, seed: int = 0) -> Path:
+def random_adapter(rank: int, modules: tuple[str, ...], out: Path, dtype: str = "F32", layers: int = 18,
+                   seed: int = 0) -> Path:
     """A random GGUF adapter of a given shape (for timing only: its outputs are meaningless)."""
     from safetensors.numpy import save_file
 
@@ -56,31 +57,7 @@ def random_adapter(rank: int, modules: tuple[str, ...], out: Path, layers: int =
     save_file(tensors, str(folder / "adapter_model.safetensors"))
     (folder / "adapter_config.json").write_text(json.dumps({"r": rank, "lora_alpha": 2 * rank,
                                                              "target_modules": list(modules)}))
-    return peft_to_gguf_adapter(folder, out)
-
-
-def decode_tps(llm, max_tokens: int) -> float:  # noqa: ANN001 - llama_cpp.Llama
-    llm.reset()
-    start, first, n = time.perf_counter(), None, 0
-    for _ in llm.create_completion(PROMPT, max_tokens=max_tokens, temperature=0.0, stream=True):
-        first = first or time.perf_counter()
-        n += 1
-    end = time.perf_counter()
-    return (n - 1) / (end - first) if n > 1 and first else 0.0
-
-
-def compare(adapters: dict[str, Path | None], rounds: int, max_tokens: int, threads: int) -> dict[str, float]:
-    import llama_cpp
-
-    base = prepare_base_model(progress=False)
-    models = {name: llama_cpp.Llama(model_path=str(base), lora_path=str(a) if a else None, n_ctx=512,
-                                    n_threads=threads, n_threads_batch=threads, verbose=False)
-              for name, a in adapters.items()}
-    speeds: dict[str, list[float]] = {name: [] for name in models}
-    for _ in range(rounds):  # interleaved, so load changes hit every variant alike
-        for name, llm in models.items():
-            speeds[name].append(decode_tps(llm, max_tokens))
-    return {name: statistics.median(v) for name, v in speeds.items()}
+    return peft_to_gguf_adapter(folder, out, dtype=dtype)
 
 
 def main() -> None:
@@ -94,14 +71,14 @@ def main() -> None:
     adapters: dict[str, Path | None] = {"base (no adapter)": None}
     with tempfile.TemporaryDirectory() as tmp:
         if args.shapes:
-            for name, (rank, modules) in SHAPES.items():
-                adapters[name] = random_adapter(rank, modules, Path(tmp) / f"{name.split()[0]}-{len(modules)}.gguf")
+            for i, (name, (rank, modules, dtype)) in enumerate(SHAPES.items()):
+                adapters[name] = random_adapter(rank, modules, Path(tmp) / f"shape{i}.gguf", dtype)
         else:
             adapter = args.adapter or course_adapter_path()
             if adapter is None:
-                raise SystemExit("No adapter shipped yet: run `make adapter`, or use --shapes.")
+                raise SystemExit("No adapter shipped yet: pass --adapter, run `make adapter`, or use --shapes.")
             adapters["with course adapter"] = adapter
-        tps = compare(adapters, args.rounds, args.max_tokens, args.threads)
+        tps = compare_decode(adapters, args.rounds, args.max_tokens, args.threads)
     base = tps["base (no adapter)"]
     print(f"decode tok/s, {args.threads} thread(s), median of {args.rounds} interleaved rounds, {args.max_tokens} tokens")
     for name, v in tps.items():

@@ -213,7 +213,13 @@ def test_peft_gguf_round_trip(tmp_path):
     cfg, restored = read_peft(back)
     assert cfg["r"] == 4 and set(cfg["target_modules"]) == {"q_proj", "down_proj"}
     for k, v in original.items():
-        np.testing.assert_allclose(restored[k], v, rtol=1e-3, atol=1e-3)  # stored as F16
+        np.testing.assert_allclose(restored[k], v, rtol=1e-6, atol=1e-7)  # stored as F32
+    half = peft_to_gguf_adapter(tmp_path / "peft", tmp_path / "half.gguf", dtype="F16")
+    assert half.stat().st_size < path.stat().st_size
+    np.testing.assert_allclose(read_gguf_adapter(half)[1]["blk.0.attn_q.weight.lora_a"],
+                               tensors["blk.0.attn_q.weight.lora_a"], rtol=1e-3, atol=1e-3)
+    with pytest.raises(InvalidRequestError):
+        peft_to_gguf_adapter(tmp_path / "peft", tmp_path / "q.gguf", dtype="Q8_0")
     assert lora_deltas(path)["blk.0.attn_q.weight"].shape == (1024, 640)
     assert not list(tmp_path.glob(".*part"))
 
@@ -280,6 +286,21 @@ def test_two_step_training_smoke(tmp_path):
         assert rt.complete("Hello", max_tokens=3).usage.completion_tokens >= 1
     finally:
         rt.close()
+
+    # the card's decode measurement runs base and base + adapter side by side
+    from edgeagents.models.finetune.speed import decode_ratio
+
+    d = decode_ratio(gguf, rounds=1, max_tokens=4)
+    assert d["base_tok_s"] > 0 and d["adapter_tok_s"] > 0 and d["ratio"] > 0 and "1 round" in d["how"]
+
+
+def test_decode_timing_refuses_too_little_to_measure(tmp_path):
+    from edgeagents.models.finetune.speed import compare_decode
+
+    with pytest.raises(InvalidRequestError, match="too little"):
+        compare_decode({"base": None}, rounds=0)
+    with pytest.raises(InvalidRequestError, match="too little"):
+        compare_decode({"base": None}, max_tokens=1)
 
 
 def test_training_without_the_extra_says_what_to_install(monkeypatch):

@@ -57,10 +57,18 @@ def read_peft(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
 
 
 def peft_to_gguf_adapter(folder: str | os.PathLike[str], out: str | os.PathLike[str], *, arch: str = "gemma3",
-                         dtype: str = "F16") -> Path:
-    """Write a GGUF LoRA adapter for llama.cpp from a PEFT folder (atomically)."""
+                         dtype: str = "F32") -> Path:
+    """Write a GGUF LoRA adapter for llama.cpp from a PEFT folder (atomically).
+
+    ``dtype`` is F32 by default, though F16 halves the file: llama.cpp's CPU kernel multiplies the
+    ``lora_b`` matrices (inner dimension r = 16) with a slow scalar loop when they are F16, and the
+    course adapter then decoded at 0.75-0.87x the base model's speed; in F32 it keeps ~0.9x or better
+    (``benchmarks/bench_adapter.py --shapes`` measures both side by side).
+    """
     import gguf
 
+    if dtype not in ("F16", "F32"):
+        raise InvalidRequestError(f"dtype={dtype!r} is not an adapter storage type.", hint="Use 'F32' or 'F16'.")
     cfg, tensors = read_peft(folder)
     out = Path(out)
     tmp = _atomic_target(out)

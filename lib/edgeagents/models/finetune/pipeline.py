@@ -23,6 +23,7 @@ from edgeagents.models.course import ADAPTER_DIR, course_model
 from edgeagents.models.finetune.data import DEFAULT_MIX, generate, write_jsonl
 from edgeagents.models.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
 from edgeagents.models.finetune.export import peft_to_gguf_adapter
+from edgeagents.models.finetune.speed import decode_ratio
 from edgeagents.settings import load_settings
 
 CARD_NAME = "course-lora"
@@ -86,7 +87,10 @@ def write_card(folder: Path, card: dict[str, Any]) -> tuple[Path, Path]:
         + (f"{t['tokens_per_s']} tokens/s; " if t.get("tokens_per_s") else "")
         + f"peak RSS {t['peak_rss_gb']} GB" + (f" — {t['machine']['note']}" if t['machine'].get("note") else ""),
         f"- loss: {t['losses'][0]:.2f} (first step) -> {sum(t['losses'][-5:]) / len(t['losses'][-5:]):.2f} (mean of last 5)",
-        f"- adapter: {card['adapter']['bytes'] / 1e6:.1f} MB, sha256 {card['adapter']['sha256'][:16]}...", "",
+        f"- adapter: {card['adapter']['bytes'] / 1e6:.1f} MB, sha256 {card['adapter']['sha256'][:16]}...",
+        *([f"- decode with the adapter (llama.cpp, base Q4_K_M + adapter): {d['adapter_tok_s']} vs "
+           f"{d['base_tok_s']} tok/s without = {d['ratio']}x ({d['how']}; `benchmarks/bench_adapter.py`)"]
+          if (d := card.get("decode")) else []), "",
         "## Held-out results (edgeagents/data/heldout_agent_eval.jsonl, greedy)", "", "```",
         card.get("table", "(not evaluated)"), "```", "",
     ]
@@ -140,6 +144,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         objs = [EvalReport(r["label"], r["rows"], r["seconds"]) for r in reports]
         card["table"] = format_table(objs)
         print(card["table"])
+        card["decode"] = decode_ratio(gguf, threads=1)
+        print(f"decode: {card['decode']['adapter_tok_s']} tok/s with the adapter, {card['decode']['base_tok_s']} "
+              f"without = {card['decode']['ratio']}x")
     write_card(out, card)
     if args.ship:
         # Ship only an adapter that meets the held-out targets: the library loads it for every lab.
