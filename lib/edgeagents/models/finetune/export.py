@@ -60,10 +60,11 @@ def peft_to_gguf_adapter(folder: str | os.PathLike[str], out: str | os.PathLike[
                          dtype: str = "F32") -> Path:
     """Write a GGUF LoRA adapter for llama.cpp from a PEFT folder (atomically).
 
-    ``dtype`` is F32 by default, though F16 halves the file: llama.cpp's CPU kernel multiplies the
-    ``lora_b`` matrices (inner dimension r = 16) with a slow scalar loop when they are F16, and the
-    course adapter then decoded at 0.75-0.87x the base model's speed; in F32 it keeps ~0.9x or better
-    (``benchmarks/bench_adapter.py --shapes`` measures both side by side).
+    ``dtype`` is F32 by default, though F16 halves the file: on this project's 2-core CPU the course
+    adapter decoded at 0.75-0.87x the base model's speed in F16 and at 0.93-1.05x in F32. Its matrix
+    products are tiny (inner size r = 16), so per-row kernel overhead dominates, and llama.cpp's F16
+    path adds work (the activations are converted to F16 first) that buys nothing at this size.
+    ``benchmarks/bench_adapter.py --shapes`` measures both side by side.
     """
     import gguf
 

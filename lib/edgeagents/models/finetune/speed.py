@@ -43,9 +43,13 @@ def compare_decode(adapters: dict[str, Path | None], rounds: int = 5, max_tokens
                                     n_threads=threads, n_threads_batch=threads, verbose=False)
               for name, a in adapters.items()}
     speeds: dict[str, list[float]] = {name: [] for name in models}
-    for _ in range(rounds):
-        for name, llm in models.items():
-            speeds[name].append(decode_tps(llm, max_tokens))
+    try:
+        for _ in range(rounds):
+            for name, llm in models.items():
+                speeds[name].append(decode_tps(llm, max_tokens))
+    finally:
+        for llm in models.values():
+            llm.close()
     return {name: statistics.median(v) for name, v in speeds.items()}
 
 
