@@ -69,7 +69,7 @@ binder-check:
 bench: setup
 	$(PY) benchmarks/bench_llamacpp_overhead.py
 
-# --- lab 07: regenerate data, retrain, export, evaluate and ship the course LoRA adapter (~45 min on 2 cores) ---
+# --- lab 07: regenerate data, retrain, export, evaluate and ship the course LoRA adapter (~1 h on 2 cores: 48 min training, 1 thread) ---
 adapter: setup
 	EDGEAGENTS_THREADS=$${EDGEAGENTS_THREADS:-1} $(PY) -m edgeagents.models.finetune --ship
 

@@ -8,7 +8,7 @@ Two strategies, same requests, same model:
 
 Scored per request: was a call made, was it the right tool, were the arguments right (ids and
 enums must match exactly; free-text fields must contain a keyword). Rerun with any model:
-``run_bench(LlamaCppRuntime(course_model("course")))`` once the course adapter ships.
+``run_bench(LlamaCppRuntime(course_model("course")))`` for the course model (base + course adapter).
 """
 
 from __future__ import annotations

@@ -180,20 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     run(ap.parse_args(argv))
 
 
-RECORDED_RUN = "course-lora-run5"
-"""The best recorded training run, kept in the library for lab 07 (below one target, so not auto-loaded)."""
-
-
 def load_card(name: str = CARD_NAME) -> dict[str, Any] | None:
     """A training card from ``edgeagents/models/adapters`` (default: the shipped adapter's), or None."""
     path = ADAPTER_DIR / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def recorded_adapter() -> tuple[Any, dict[str, Any] | None]:
-    """``(path, card)`` of the shipped course adapter, else of the recorded run; ``(None, None)`` if neither."""
-    for name in (CARD_NAME, RECORDED_RUN):
-        path = ADAPTER_DIR / f"{name}.gguf"
-        if path.exists():
-            return path, load_card(name)
-    return None, None
+def shipped_adapter() -> tuple[Path | None, dict[str, Any] | None]:
+    """``(path, card)`` of the shipped course adapter, or ``(None, None)`` where none ships."""
+    path = ADAPTER_DIR / f"{CARD_NAME}.gguf"
+    return (path, load_card()) if path.exists() else (None, None)

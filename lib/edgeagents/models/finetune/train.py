@@ -60,7 +60,7 @@ class TrainConfig:
 
     n_examples: int = 1300
     data_seed: int = 0
-    seed: int = 0
+    seed: int = 1  # the shipped run 6: run 5's data and settings with seed 1 (seed 0 = run 5, 11/13 no invented call)
     epochs: float = 1.0
     max_steps: int | None = None  # overrides epochs when set
     stop_after: int | None = None  # stop early on the same schedule (runs 1 and 2 stopped at 40: the learning rate was still high)
