@@ -3,7 +3,7 @@
 llama.cpp applies a LoRA adapter at run time: each adapted matrix gets two extra small matmuls
 per token. This prints decode tokens/s of the base Q4_K_M alone and with the adapter, interleaved
 in one process (the machine is shared and noisy; only the ratio means much). ``--shapes`` also
-shows why the export stores adapters in F32: with r = 16, an F16 ``lora_b`` takes a slow path.
+shows why the export stores adapters in F32: the same r = 16 adapter in F16 decodes more slowly.
 
     python benchmarks/bench_adapter.py                      # the shipped adapter
     python benchmarks/bench_adapter.py --shapes             # random adapters of several shapes (r, modules, F16/F32)
