@@ -22,7 +22,7 @@ PROMPT = "<start_of_turn>user\nWrite three sentences about rivers.<end_of_turn>\
 def decode_tps(llm: Any, max_tokens: int = 64) -> float:
     """Tokens/s after the first token of one greedy completion (``llm`` is a ``llama_cpp.Llama``)."""
     llm.reset()
-    start, first, n = time.perf_counter(), None, 0
+    first, n = None, 0
     for _ in llm.create_completion(PROMPT, max_tokens=max_tokens, temperature=0.0, stream=True):
         first = first or time.perf_counter()
         n += 1
