@@ -355,6 +355,16 @@ def test_every_attempted_tool_call_gets_exactly_one_audit_record_with_its_outcom
     assert rows[2]["tool"] == "drop_all_tables" and rows[7]["tool"] == "a tool call" and "{oops" in rows[7]["arguments"]
 
 
+def test_toolbench_reads_string_arguments_and_scores_bad_ones_as_a_miss():
+    from edgeagents.agents.toolbench import LabelledRequest, run_one
+
+    req = LabelledRequest(1, "Where is ORD-1002?", "lookup_order", {"order_id": "ORD-1002"}, {})
+    good = run_one(ScriptedRuntime([("call", "lookup_order", '{"order_id": "ORD-1002"}')]), req, "auto")
+    assert good.called and good.args_ok and json.loads(good.arguments) == {"order_id": "ORD-1002"}
+    bad = run_one(ScriptedRuntime([("call", "lookup_order", "ORD-1002")]), req, "auto")
+    assert not bad.called and not bad.args_ok and "not a JSON object" in bad.error
+
+
 @pytest.fixture(scope="module")
 def course_runtime():
     import edgeagents
