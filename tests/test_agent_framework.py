@@ -255,12 +255,19 @@ def _fail_lookup_order(tools: BusinessTools, monkeypatch: pytest.MonkeyPatch, me
 INVENTED = " Your order ORD-1007 (Smart plug P2) has shipped and should arrive on 2026-11-23."
 
 
-def test_route_a_tool_that_fails_is_reported_as_failed_and_the_model_is_not_asked_to_answer(monkeypatch):
+async def _reply(agent: Any, text: str, stream: bool) -> str:
+    if stream:
+        return "".join([u.text async for u in agent.run(text, stream=True)])
+    return (await agent.run(text)).text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_route_a_tool_that_fails_is_reported_as_failed_and_the_model_is_not_asked_to_answer(monkeypatch, stream):
     tools = _fail_lookup_order(_tools(), monkeypatch)
     rt = ScriptedRuntime([("call", "lookup_order", {"order_id": "ORD-1007"}), ("text", INVENTED)])
     trace = ToolTrace("cs", echo=False)
     agent = af.Agent(client=EdgeChatClient(rt, middleware=[trace]), tools=framework_tools(tools))
-    reply = _run(agent.run("Where is my order ORD-1007?")).text
+    reply = _run(_reply(agent, "Where is my order ORD-1007?", stream))
     assert reply.startswith(FAILURE_LEAD) and reply.endswith("lookup_order failed: database is locked")
     assert "shipped" not in reply and len(rt.seen) == 1  # no few-shot answer invented from the error
     assert trace.events[0].detail["error"] == "lookup_order failed: database is locked"
@@ -291,13 +298,7 @@ def test_a_raw_framework_tool_that_raises_is_traced_passed_as_an_error_and_repor
     rt = ScriptedRuntime([("call", "ship_parcel", {"parcel": "P1"}), ("text", " Done, your parcel has shipped!")])
     trace = ToolTrace("cs", echo=False)
     agent = af.Agent(client=EdgeChatClient(rt, tool_strategy="auto", middleware=[trace]), tools=[_raising_tool()])
-
-    async def go() -> str:
-        if stream:
-            return "".join([u.text async for u in agent.run("Ship P1", stream=True)])
-        return (await agent.run("Ship P1")).text
-
-    reply = _run(go())
+    reply = _run(_reply(agent, "Ship P1", stream))
     assert reply == f"{FAILURE_LEAD} ship_parcel failed: warehouse offline"
     assert [(e.name, e.detail["error"]) for e in trace.events] == [("ship_parcel", "warehouse offline")]
     tool_msg = next(m for m in rt.seen[1]["messages"] if m["role"] == "tool")
