@@ -13,6 +13,7 @@ import pytest
 af = pytest.importorskip("agent_framework", reason="needs the agents extra: pip install -e '.[agents]'")
 
 from edgeagents.agents.framework import (  # noqa: E402
+    FAILURE_LEAD,
     EdgeChatClient,
     InputGuard,
     ScoredToolRouter,
@@ -20,16 +21,18 @@ from edgeagents.agents.framework import (  # noqa: E402
     framework_tools,
     router_prompt,
     to_openai_messages,
+    turn_failures,
 )
 from edgeagents.agents.store import BusinessStore  # noqa: E402
 from edgeagents.agents.tools import TOOL_SPECS, BusinessTools, approve_all  # noqa: E402
-from edgeagents.errors import InvalidRequestError  # noqa: E402
+from edgeagents.errors import InvalidRequestError, ToolCallError  # noqa: E402
 from edgeagents.runtimes.base import Result, Stream, StreamChunk, Timings, ToolCall, Usage  # noqa: E402
 
 
 @dataclass
 class ScriptedRuntime:
-    """Replies from a script: ("call", name, args) | ("text", "...") ; scores favour ``prefer``."""
+    """Replies from a script: ("call", name, args) | ("calls", [(name, args), ...]) | ("text", "...") |
+    ("raise", exc); scores favour ``prefer``."""
 
     script: list[tuple]
     prefer: str = "order"
@@ -40,9 +43,12 @@ class ScriptedRuntime:
     def _next(self, **kw: Any) -> Result:
         self.seen.append(kw)
         step = self.script.pop(0)
-        if step[0] == "call":
+        if step[0] == "raise":
+            raise step[1]
+        if step[0] in ("call", "calls"):
+            calls = [(step[1], step[2])] if step[0] == "call" else step[1]
             return Result("", "tool_calls", Usage(10, 5), Timings(0.01, 0.02, 10, 5), self.model, self.name,
-                          tool_calls=(ToolCall(step[1], step[2], "call_1"),))
+                          tool_calls=tuple(ToolCall(n, a, f"call_{i}") for i, (n, a) in enumerate(calls)))
         return Result(step[1], "stop", Usage(10, 5), Timings(0.01, 0.02, 10, 5), self.model, self.name)
 
     def chat(self, messages, *, tools=None, tool_choice="auto", **options):  # noqa: ANN001, ANN201
@@ -234,3 +240,150 @@ def test_a_forced_tool_is_called_once_then_the_model_answers():
     assert out.text == "shipped"
     choices = [s["tool_choice"] for s in rt.seen]
     assert choices[0] == "lookup_order" and choices[1] in ("auto", "none")  # forced once, then free to answer
+
+
+# ---------------------------------------------------------------------- failed tool calls are never reported as done
+def _fail_lookup_order(tools: BusinessTools, monkeypatch: pytest.MonkeyPatch, message: str = "database is locked"
+                       ) -> BusinessTools:
+    def broken(**kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError(message)
+
+    monkeypatch.setitem(tools._impl, "lookup_order", broken)
+    return tools
+
+
+INVENTED = " Your order ORD-1007 (Smart plug P2) has shipped and should arrive on 2026-11-23."
+
+
+async def _reply(agent: Any, text: str, stream: bool) -> str:
+    if stream:
+        return "".join([u.text async for u in agent.run(text, stream=True)])
+    return (await agent.run(text)).text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_route_a_tool_that_fails_is_reported_as_failed_and_the_model_is_not_asked_to_answer(monkeypatch, stream):
+    tools = _fail_lookup_order(_tools(), monkeypatch)
+    rt = ScriptedRuntime([("call", "lookup_order", {"order_id": "ORD-1007"}), ("text", INVENTED)])
+    trace = ToolTrace("cs", echo=False)
+    agent = af.Agent(client=EdgeChatClient(rt, middleware=[trace]), tools=framework_tools(tools))
+    reply = _run(_reply(agent, "Where is my order ORD-1007?", stream))
+    assert reply.startswith(FAILURE_LEAD) and reply.endswith("lookup_order failed: database is locked")
+    assert "shipped" not in reply and len(rt.seen) == 1  # no few-shot answer invented from the error
+    assert trace.events[0].detail["error"] == "lookup_order failed: database is locked"
+    assert [r["outcome"] for r in tools.audit.rows()] == ["error"]
+
+
+def test_auto_the_model_sees_the_error_and_its_success_claim_is_replaced():
+    tools = _tools()
+    rt = ScriptedRuntime([("call", "lookup_order", {"order_id": "ORD-1099"}), ("text", INVENTED)])
+    agent = af.Agent(client=EdgeChatClient(rt, tool_strategy="auto"), tools=framework_tools(tools))
+    reply = _run(agent.run("Where is my order ORD-1099?")).text
+    assert reply == f"{FAILURE_LEAD} lookup_order failed: Order ORD-1099 not found."
+    tool_msgs = [m for m in rt.seen[1]["messages"] if m["role"] == "tool"]
+    assert json.loads(tool_msgs[0]["content"])["error"] == "Order ORD-1099 not found."
+    assert [r["outcome"] for r in tools.audit.rows()] == ["error:not_found"]
+
+
+def _raising_tool() -> Any:
+    @af.tool(name="ship_parcel", description="Ship a parcel.")
+    def ship_parcel(parcel: str) -> str:
+        raise ValueError("warehouse offline")
+
+    return ship_parcel
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_raw_framework_tool_that_raises_is_traced_passed_as_an_error_and_reported(stream):
+    rt = ScriptedRuntime([("call", "ship_parcel", {"parcel": "P1"}), ("text", " Done, your parcel has shipped!")])
+    trace = ToolTrace("cs", echo=False)
+    agent = af.Agent(client=EdgeChatClient(rt, tool_strategy="auto", middleware=[trace]), tools=[_raising_tool()])
+    reply = _run(_reply(agent, "Ship P1", stream))
+    assert reply == f"{FAILURE_LEAD} ship_parcel failed: warehouse offline"
+    assert [(e.name, e.detail["error"]) for e in trace.events] == [("ship_parcel", "warehouse offline")]
+    tool_msg = next(m for m in rt.seen[1]["messages"] if m["role"] == "tool")
+    assert json.loads(tool_msg["content"]) == {"error": "warehouse offline"}
+
+
+def test_a_tool_that_failed_then_succeeded_in_the_same_turn_is_not_a_failure():
+    msgs = [af.Message("user", ["where?"]),
+            af.Message("assistant", [af.Content.from_function_call("c1", "lookup_order", arguments={})]),
+            af.Message("tool", [af.Content.from_function_result("c1", result='{"error": "busy"}')]),
+            af.Message("assistant", [af.Content.from_function_call("c2", "lookup_order", arguments={})]),
+            af.Message("tool", [af.Content.from_function_result("c2", result='{"status": "shipped"}')])]
+    assert turn_failures(msgs) == []
+    assert [f.error for f in turn_failures(msgs[:3])] == ["busy"]
+    assert turn_failures(msgs[:3] + [af.Message("user", ["next question"])]) == []  # a new turn starts clean
+
+
+def test_string_arguments_from_a_runtime_are_parsed_and_anything_else_is_a_refusal():
+    tools = _tools()
+    rt = ScriptedRuntime([("call", "lookup_order", '{"order_id": "ORD-1002"}'), ("text", " It is backordered.")])
+    agent = af.Agent(client=EdgeChatClient(rt), tools=framework_tools(tools))
+    assert _run(agent.run("Where is ORD-1002?")).text.strip() == "It is backordered."
+    for bad in ["order ORD-1002", "[1, 2]", 42]:
+        rt = ScriptedRuntime([("call", "lookup_order", bad), ("text", INVENTED)])
+        agent = af.Agent(client=EdgeChatClient(rt), tools=framework_tools(tools))
+        reply = _run(agent.run("Where is ORD-1002?")).text
+        assert reply.startswith(f"{FAILURE_LEAD} lookup_order failed: The arguments of 'lookup_order' are not a JSON")
+    assert [r["outcome"] for r in tools.audit.rows()] == ["ok"] + ["refused:invalid"] * 3
+
+
+def test_every_attempted_tool_call_gets_exactly_one_audit_record_with_its_outcome():
+    store = BusinessStore.open_memory()
+    names = ["lookup_order", "run_system_diagnostics", "get_current_time"]
+    tools = BusinessTools(store, approver=lambda tool, args: False, allowlist=names, actor="cs")
+    malformed = ToolCallError("The tool call is not valid JSON: '{oops'", raw="<tool_call>{oops")
+    attempts = [  # (what the model does, the outcome the log must show)
+        (("call", "lookup_order", {"order_id": "ORD-1001"}), ["ok"]),
+        (("call", "lookup_order", {"order_id": "ORD-1099"}), ["error:not_found"]),
+        (("call", "drop_all_tables", {}), ["refused:unknown_tool"]),
+        (("call", "escalate_to_human", {"customer_id": "C001", "reason": "angry"}), ["refused:not_allowed"]),
+        (("call", "lookup_order", {"order_id": 1001}), ["refused:invalid"]),  # the framework's own check
+        (("call", "lookup_order", {"order_id": "ORD-1"}), ["refused:invalid"]),  # only the course schema's
+        (("call", "run_system_diagnostics", {"component": "cpu"}), ["refused:not_approved"]),
+        (("raise", malformed), ["refused:malformed_call"]),
+        (("calls", [("get_current_time", {}), ("drop_all_tables", {})]), ["refused:unknown_tool", "refused:not_run"]),
+    ]
+    for step, _ in attempts:
+        rt = ScriptedRuntime([step, ("text", " All done.")])
+        agent = af.Agent(client=EdgeChatClient(rt, tool_strategy="auto"), tools=framework_tools(tools))
+        reply = _run(agent.run("Please help.")).text
+        assert reply.startswith(FAILURE_LEAD) == (step[2] != {"order_id": "ORD-1001"} if step[0] == "call" else True)
+    rows = tools.audit.rows()
+    assert [r["outcome"] for r in rows] == [o for _, outcomes in attempts for o in outcomes]
+    assert {r["actor"] for r in rows} == {"cs"}
+    assert rows[2]["tool"] == "drop_all_tables" and rows[7]["tool"] == "a tool call" and "{oops" in rows[7]["arguments"]
+
+
+def test_toolbench_reads_string_arguments_and_scores_bad_ones_as_a_miss():
+    from edgeagents.agents.toolbench import LabelledRequest, run_one
+
+    req = LabelledRequest(1, "Where is ORD-1002?", "lookup_order", {"order_id": "ORD-1002"}, {})
+    good = run_one(ScriptedRuntime([("call", "lookup_order", '{"order_id": "ORD-1002"}')]), req, "auto")
+    assert good.called and good.args_ok and json.loads(good.arguments) == {"order_id": "ORD-1002"}
+    bad = run_one(ScriptedRuntime([("call", "lookup_order", "ORD-1002")]), req, "auto")
+    assert not bad.called and not bad.args_ok and "not a JSON object" in bad.error
+
+
+@pytest.fixture(scope="module")
+def course_runtime():
+    import edgeagents
+
+    rt = edgeagents.open_runtime(n_ctx=2048)  # the course model: base GGUF plus the course adapter
+    yield rt
+    rt.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["route", "auto"])
+def test_real_course_model_never_reports_a_failed_tool_as_done(course_runtime, strategy, monkeypatch):
+    tools = _fail_lookup_order(_tools().with_allowlist(["lookup_order", "get_current_time"], actor="cs"), monkeypatch)
+    trace = ToolTrace("cs", echo=False)
+    client = EdgeChatClient(course_runtime, tool_strategy=strategy, middleware=[trace], max_tokens=48)
+    agent = af.Agent(client=client, name="cs", tools=framework_tools(tools))
+    reply = asyncio.run(agent.run("Where is my order ORD-1007?")).text
+    assert [(e.name, e.detail.get("error")) for e in trace.events] == [
+        ("lookup_order", "lookup_order failed: database is locked")]
+    assert reply == f"{FAILURE_LEAD} lookup_order failed: database is locked"
+    assert [(r["tool"], r["outcome"], r["actor"]) for r in tools.audit.rows()] == [("lookup_order", "error", "cs")]

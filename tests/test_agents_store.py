@@ -125,6 +125,7 @@ def test_allowlist(tools):
         tools.call("drop_all_tables", {})
     with pytest.raises(ToolNotAllowedError):
         BusinessTools(tools.store, allowlist=["rm_rf"])
+    assert [r["outcome"] for r in tools.audit.rows()] == ["refused:not_allowed", "refused:unknown_tool"]
 
 
 def test_sensitive_tools_need_approval():
@@ -150,7 +151,7 @@ def test_audit_records_every_call_including_refusals(tools):
     with pytest.raises(ApprovalRequiredError):
         refuser.call("run_system_diagnostics", {"component": "cpu"})
     rows = tools.audit.rows()
-    assert [r["outcome"] for r in rows] == ["ok", "refused:invalid", "refused:not_allowed", "error:not_found",
+    assert [r["outcome"] for r in rows] == ["ok", "refused:invalid", "refused:unknown_tool", "error:not_found",
                                             "refused:not_approved"]
     assert rows[0]["actor"] == "alice" and rows[0]["tool"] == "lookup_order"
     assert json.loads(rows[0]["arguments"]) == {"order_id": "ORD-1001"}

@@ -67,6 +67,16 @@ def test_bad_requests_are_typed_errors(bad):
         RuleClassifier().classify(bad)
 
 
+@pytest.mark.parametrize("bad", [None, 42, "one string", b"bytes", [None], ["ok", 3]])
+def test_p_llm_of_anything_but_a_list_of_texts_is_a_typed_error(bad):
+    classifiers = [RuleClassifier(), EmbeddingClassifier(FakeEmbedder()).fit(["essay", "order"], ["llm", "local"]),
+                   SLMClassifier(runtime=FakeLocal())]
+    for clf in classifiers:
+        with pytest.raises(InvalidRequestError) as info:
+            clf.p_llm(bad)
+        assert info.value.hint
+
+
 def test_huge_request_is_a_typed_error():
     with pytest.raises(InvalidRequestError, match="at most"):
         check_request("x" * 20_001)

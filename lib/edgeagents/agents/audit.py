@@ -1,8 +1,16 @@
 """The audit log: one record for every tool call an agent attempts, allowed or refused.
 
 A record says who asked (the actor: an agent's name), what (the tool), with which arguments,
-what came of it (``ok``, ``refused:<why>``, ``error``), the result (shortened), when, and how
-long it took. Records go to the store's ``audit_log`` table, so they outlive the notebook.
+what came of it, the result (shortened), when, and how long it took. Records go to the store's
+``audit_log`` table, so they outlive the notebook.
+
+Outcomes: ``ok``; ``error`` and ``error:not_found`` (the tool ran and failed); and refusals, which
+never run the tool: ``refused:unknown_tool``, ``refused:not_allowed`` (not on the allowlist),
+``refused:invalid`` (arguments break the schema), ``refused:not_approved``,
+``refused:malformed_call`` (the runtime could not parse the model's call), ``refused:not_run`` (a
+call in the same model reply as a refused one) and ``refused:suspicious_input``. The gate
+(:class:`~edgeagents.agents.tools.BusinessTools`) writes the records of the calls that reach it;
+:class:`~edgeagents.agents.framework.EdgeChatClient` writes those it refuses before that.
 """
 
 from __future__ import annotations

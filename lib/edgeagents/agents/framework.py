@@ -9,7 +9,12 @@
   the arguments schema-valid (``tool_strategy="route"``).
 * :func:`framework_tools` — the gated :class:`~edgeagents.agents.tools.BusinessTools` as
   framework ``FunctionTool`` objects.
-* :class:`ToolTrace` — framework function middleware that records (and prints) every tool call.
+* :class:`ToolTrace` — framework function middleware that records (and prints) every tool call,
+  failed ones with their error.
+* The client never lets a failed tool call pass as done: a call it cannot hand to the framework
+  (malformed, unknown tool, arguments that break the schema) is refused and audited, and when a
+  tool call of the turn failed, the reply the user sees is a plain statement of which tool failed
+  and why (:func:`failure_reply`), whatever the model wrote.
 * :class:`InputGuard` — agent middleware that validates the user's message and refuses, and
   logs, injection attempts before the model sees them.
 
@@ -23,9 +28,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Literal, Mapping, Sequence
 
-from edgeagents.errors import RuntimeUnavailableError
+from edgeagents.agents.tools import TOOL_SPECS
+from edgeagents.errors import RuntimeUnavailableError, ToolCallError
 from edgeagents.runtimes.base import Message as OAMessage
 from edgeagents.runtimes.base import Result, ToolSpec
+from edgeagents.runtimes.toolcalls import validate_arguments
 
 try:
     import agent_framework as af
@@ -87,14 +94,46 @@ def _content_text(c: Any) -> str:
     return getattr(c, "text", None) or ""
 
 
-def _result_text(c: Any) -> str:
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def _raw_result_text(c: Any) -> str:
     res = getattr(c, "result", None)
     if res is None:
         items = getattr(c, "items", None) or []
         res = "".join(_content_text(i) for i in items)
-    if getattr(c, "exception", None) and not res:
-        res = json.dumps({"error": str(c.exception)})
     return res if isinstance(res, str) else json.dumps(res, default=str)
+
+
+def result_error(c: Any) -> str | None:
+    """The error of a framework ``function_result``, or ``None`` if the call succeeded.
+
+    A call failed when the framework attached an exception (the tool raised, was unknown, or its
+    arguments were rejected) or when the tool returned ``{"error": ...}`` (how the gated course
+    tools report a refusal or a failure to the model).
+    """
+    exc = getattr(c, "exception", None)
+    if exc:
+        return _first_line(str(exc))
+    return _error_in(_raw_result_text(c))
+
+
+def _error_in(text: str) -> str | None:
+    """The message of a ``{"error": ...}`` tool result, else ``None``."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and data.get("error"):
+        return _first_line(str(data["error"]))
+    return None
+
+
+def _result_text(c: Any) -> str:
+    error = getattr(c, "exception", None) and result_error(c)
+    # the framework's own text for a raised tool is "Error: Function failed."; the model gets the reason
+    return json.dumps({"error": error}, ensure_ascii=False) if error else _raw_result_text(c)
 
 
 def to_openai_messages(messages: Sequence[Any], instructions: str | None = None) -> list[OAMessage]:
@@ -146,6 +185,79 @@ def _tool_mode(choice: Any) -> tuple[str, str | None]:
     if isinstance(choice, Mapping):
         return str(choice.get("mode", "auto")), choice.get("required_function_name")
     return "auto", None
+
+
+# ---------------------------------------------------------------------- failed tool calls
+@dataclass(frozen=True)
+class ToolFailure:
+    """A tool call of the current turn that did not succeed: which tool, and what went wrong."""
+
+    tool: str
+    error: str
+
+
+FAILURE_LEAD = "I could not complete that."
+
+
+def failure_reply(failures: Sequence[ToolFailure]) -> str:
+    """What the user is told when a tool call failed: the tool and its error, never a claim of success."""
+    said = [f.error if f.error.startswith(f"{f.tool} failed") else f"{f.tool} failed: {f.error}" for f in failures]
+    return " ".join([FAILURE_LEAD, *said])
+
+
+def turn_failures(messages: Sequence[Any]) -> list[ToolFailure]:
+    """The failed tool calls since the user's last message.
+
+    A tool that failed and was then called again successfully in the same turn is not counted.
+    """
+    start = max((i for i, m in enumerate(messages) if str(getattr(m, "role", "")) == "user"), default=-1)
+    names: dict[str, str] = {}
+    failed: dict[str, ToolFailure] = {}
+    for m in messages[start + 1:]:
+        for c in getattr(m, "contents", []) or []:
+            kind = getattr(c, "type", "")
+            if kind == "function_call":
+                names[c.call_id or ""] = c.name or "a tool"
+            elif kind == "function_result":
+                name = names.get(c.call_id or "", "a tool")
+                error = result_error(c)
+                if error is None:
+                    failed.pop(name, None)
+                else:
+                    failed[name] = ToolFailure(name, error)
+    return list(failed.values())
+
+
+def tool_call_arguments(call: Any) -> dict[str, Any]:
+    """A runtime tool call's arguments as a dict: a mapping, or a string holding a JSON object.
+
+    Anything else is a :class:`ToolCallError` (some runtimes hand back the arguments as text).
+    """
+    args = call.arguments
+    if args is None:
+        return {}
+    if isinstance(args, Mapping):
+        return dict(args)
+    if isinstance(args, str):
+        try:
+            data = json.loads(args) if args.strip() else {}
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return data
+    raise ToolCallError(f"The arguments of {call.name!r} are not a JSON object: {str(args)[:120]!r}.",
+                        raw=str(args), tool_name=str(call.name),
+                        hint="A tool call's arguments must be a JSON object such as {\"order_id\": \"ORD-1001\"}.")
+
+
+GATE_ATTRIBUTE = "edgeagents_gate"
+"""Set on the functions :func:`framework_tools` makes: the :class:`BusinessTools` gate that audits them."""
+
+
+def _gate_of(tools: Any) -> Any:
+    """The audited gate behind the framework tools on offer, if they came from :func:`framework_tools`."""
+    seq = tools if isinstance(tools, (list, tuple)) else [tools] if tools is not None else []
+    return next((g for t in seq if (g := getattr(getattr(t, "func", None), GATE_ATTRIBUTE, None)) is not None), None)
 
 
 # ---------------------------------------------------------------------- routing a base model
@@ -367,14 +479,50 @@ class EdgeChatClient(FunctionInvocationLayer, ChatMiddlewareLayer, BaseChatClien
             "tool_calls": [c.name for c in result.tool_calls],
         })
 
-    def _to_contents(self, result: Result) -> list[Any]:
-        contents: list[Any] = []
-        if result.text:
-            contents.append(Content.from_text(result.text))
+    def _screen(self, result: Result, options: Mapping[str, Any]) -> tuple[list[Any], list[ToolFailure]]:
+        """The runtime's tool calls as framework ``function_call`` contents, minus the ones that cannot run.
+
+        A call whose arguments are not a JSON object is refused. For gated course tools, so is a call
+        to a tool not on offer or with arguments that break its schema: the framework would reject
+        those before the gate, and nothing would log the attempt. Each refusal is written to the gate's
+        audit log here; if any call is refused, none of the reply's calls runs (each is logged too).
+        """
+        specs = {s["function"]["name"]: s for s in to_openai_tools(options.get("tools"))}
+        gate = _gate_of(options.get("tools"))
+        started = time.perf_counter()
+        accepted: list[tuple[Any, dict[str, Any]]] = []
+        refused: list[ToolFailure] = []
         for call in result.tool_calls:
-            contents.append(Content.from_function_call(call.id or f"call_{len(self.calls)}", call.name,
-                                                       arguments=dict(call.arguments)))
-        return contents
+            outcome, args = "refused:invalid", {}
+            try:
+                args = tool_call_arguments(call)
+                if gate is not None and call.name not in specs:
+                    outcome = "refused:not_allowed" if call.name in TOOL_SPECS else "refused:unknown_tool"
+                    raise ToolCallError(f"{call.name!r} is not one of this agent's tools.", tool_name=call.name)
+                if gate is not None:
+                    args = validate_arguments(specs[call.name], args)
+            except ToolCallError as exc:
+                refused.append(ToolFailure(str(call.name), exc.message))
+                if gate is not None:
+                    gate.audit.record(gate.actor, str(call.name), args or call.arguments, outcome, exc.message, started)
+                continue
+            accepted.append((call, args))
+        if refused:
+            if gate is not None:
+                for call, args in accepted:
+                    gate.audit.record(gate.actor, call.name, args, "refused:not_run",
+                                      "not run: another call in the same reply was refused", started)
+            return [], refused
+        return [Content.from_function_call(call.id or f"call_{len(self.calls)}_{i}", call.name, arguments=args)
+                for i, (call, args) in enumerate(accepted)], []
+
+    def _malformed(self, exc: ToolCallError, options: Mapping[str, Any], started: float) -> ToolFailure:
+        """A tool call the runtime could not even parse: audit the attempt, report it as failed."""
+        name = exc.tool_name or "a tool call"
+        gate = _gate_of(options.get("tools"))
+        if gate is not None:
+            gate.audit.record(gate.actor, name, exc.raw or "", "refused:malformed_call", exc.message, started)
+        return ToolFailure(name, exc.message)
 
     def _usage(self, result: Result) -> dict[str, int]:
         return {"input_token_count": result.usage.prompt_tokens, "output_token_count": result.usage.completion_tokens,
@@ -387,35 +535,70 @@ class EdgeChatClient(FunctionInvocationLayer, ChatMiddlewareLayer, BaseChatClien
             return self._build_response_stream(self._stream(messages, options))
         return self._respond(messages, options)
 
+    def _outcome(self, result: Result, options: Mapping[str, Any], failures: list[ToolFailure]
+                 ) -> tuple[list[Any], str | None]:
+        """(function calls to run, or the failure statement that replaces the model's text)."""
+        calls, refused = self._screen(result, options)
+        if refused or (failures and not calls):
+            return [], failure_reply([*failures, *refused])
+        return calls, None
+
     async def _respond(self, messages: Sequence[Any], options: Mapping[str, Any]) -> Any:
         options = await self._validate_options(options)
+        failures = turn_failures(messages)
         oa, kw = self._plan(messages, options)
-        result = self._run(oa, kw)
+        if failures and kw.get("_prompt"):
+            # answering from a failed result: a base model invents a success, so nothing is asked of it
+            return ChatResponse(messages=[af.Message("assistant", [failure_reply(failures)])],
+                                model=self.model_label, finish_reason="stop")
+        started = time.perf_counter()
+        try:
+            result = self._run(oa, kw)
+        except ToolCallError as exc:
+            return ChatResponse(messages=[af.Message("assistant", [failure_reply(
+                [*failures, self._malformed(exc, options, started)])])], model=self.model_label, finish_reason="stop")
+        calls, statement = self._outcome(result, options, failures)
+        text = statement if statement is not None else result.text
         return ChatResponse(
-            messages=[af.Message("assistant", self._to_contents(result))],
+            messages=[af.Message("assistant", [*([Content.from_text(text)] if text else []), *calls])],
             model=self.model_label,
-            finish_reason="tool_calls" if result.tool_calls else ("length" if result.finish_reason == "length"
-                                                                   else "stop"),
+            finish_reason="tool_calls" if calls else ("length" if result.finish_reason == "length" and not statement
+                                                      else "stop"),
             usage_details=self._usage(result),  # type: ignore[arg-type]
         )
 
     async def _stream(self, messages: Sequence[Any], options: Mapping[str, Any]) -> AsyncIterator[Any]:
         options = await self._validate_options(options)
+        failures = turn_failures(messages)
         oa, kw = self._plan(messages, options)
         route = kw.pop("_route")
         prompt = kw.pop("_prompt", None)
-        forced = kw.get("tool_choice") not in (None, "auto", "none")
+        if failures and prompt:  # as in _respond: a failed result is reported, not answered from
+            yield ChatResponseUpdate(role="assistant", contents=[Content.from_text(failure_reply(failures))],
+                                     model=self.model_label, finish_reason="stop")
+            return
+        # text is held back while a forced call is written, and after a failure (the guard may replace it)
+        hold = bool(failures) or kw.get("tool_choice") not in (None, "auto", "none")
         start = time.perf_counter()
-        s = self.runtime.complete_stream(prompt, **kw) if prompt else self.runtime.chat_stream(oa, **kw)
-        for chunk in s:
-            if chunk.text and not forced:
-                yield ChatResponseUpdate(role="assistant", contents=[Content.from_text(chunk.text)],
-                                         model=self.model_label)
+        try:
+            s = self.runtime.complete_stream(prompt, **kw) if prompt else self.runtime.chat_stream(oa, **kw)
+            for chunk in s:
+                if chunk.text and not hold:
+                    yield ChatResponseUpdate(role="assistant", contents=[Content.from_text(chunk.text)],
+                                             model=self.model_label)
+        except ToolCallError as exc:
+            statement = failure_reply([*failures, self._malformed(exc, options, start)])
+            yield ChatResponseUpdate(role="assistant", contents=[Content.from_text(statement)],
+                                     model=self.model_label, finish_reason="stop")
+            return
         result = s.result
         assert result is not None
         self._record(result, kw, route, answered=bool(prompt), start=start)
-        calls = [c for c in self._to_contents(result) if c.type == "function_call"]
-        final = [*calls, Content.from_usage(self._usage(result))] if hasattr(Content, "from_usage") else calls
+        calls, statement = self._outcome(result, options, failures)
+        text = statement or ""
+        final = [*([Content.from_text(text)] if text else []), *calls]
+        if hasattr(Content, "from_usage"):
+            final.append(Content.from_usage(self._usage(result)))
         yield ChatResponseUpdate(role="assistant", contents=final, model=self.model_label,
                                  finish_reason="tool_calls" if calls else "stop")
 
@@ -432,7 +615,9 @@ def framework_tools(tools: Any) -> list[Any]:
     """The allowed :class:`~edgeagents.agents.tools.BusinessTools` as framework ``FunctionTool`` objects.
 
     Each tool keeps the course JSON schema (patterns, enums) and calls ``tools.call_text``, so
-    the allowlist, validation, approval, redaction and audit all still apply.
+    the allowlist, validation, approval, redaction and audit all still apply. Each function
+    carries its gate (:data:`GATE_ATTRIBUTE`), so :class:`EdgeChatClient` can audit the calls it
+    refuses before they reach it.
     """
     require_agent_framework()
     out = []
@@ -450,6 +635,7 @@ def _gated(tools: Any, name: str) -> Callable[..., str]:
         return tools.call_text(name, kwargs)
 
     call.__name__ = name
+    setattr(call, GATE_ATTRIBUTE, tools)
     return call
 
 
@@ -468,7 +654,12 @@ class TraceEvent:
 
 
 class ToolTrace(FunctionMiddleware):  # type: ignore[misc]
-    """Function middleware: records every tool call the framework runs, and prints it if ``echo``."""
+    """Function middleware: records every tool call the framework runs, and prints it if ``echo``.
+
+    A call that failed (the tool raised, or returned ``{"error": ...}``) is recorded too, with
+    ``detail["error"]``; a raised exception then goes on to the framework, which reports it to the
+    model as an error result.
+    """
 
     def __init__(self, agent: str = "agent", *, echo: bool = True, events: list[TraceEvent] | None = None) -> None:
         self.agent = agent
@@ -481,14 +672,24 @@ class ToolTrace(FunctionMiddleware):  # type: ignore[misc]
         if hasattr(args, "model_dump"):
             args = args.model_dump()
         t0 = time.perf_counter()
-        await call_next()
-        t1 = time.perf_counter()
+        try:
+            await call_next()
+        except Exception as exc:
+            self._add(name, args, t0, "", _first_line(str(exc) or type(exc).__name__))
+            raise
         result = context.result
         if isinstance(result, list):
             result = "".join(getattr(c, "text", "") or "" for c in result)
-        self.events.append(TraceEvent(self.agent, "tool", name, t0, t1, {"arguments": args, "result": str(result)}))
+        self._add(name, args, t0, str(result), _error_in(str(result)))
+
+    def _add(self, name: str, args: Any, t0: float, result: str, error: str | None) -> None:
+        detail: dict[str, Any] = {"arguments": args, "result": result}
+        if error is not None:
+            detail["error"] = error
+        self.events.append(TraceEvent(self.agent, "tool", name, t0, time.perf_counter(), detail))
         if self.echo:
-            print(f"  🔧 {self.agent} → {name}({json.dumps(args, ensure_ascii=False)}) → {str(result)[:140]}")
+            shown = f"failed: {error}" if error is not None else result
+            print(f"  🔧 {self.agent} → {name}({json.dumps(args, ensure_ascii=False, default=str)}) → {shown[:140]}")
 
 
 class InputGuard(AgentMiddleware):  # type: ignore[misc]
@@ -521,6 +722,7 @@ class InputGuard(AgentMiddleware):  # type: ignore[misc]
 
 __all__ = [
     "EdgeChatClient", "ScoredToolRouter", "RouteDecision", "framework_tools", "ToolTrace", "InputGuard",
-    "TraceEvent", "to_openai_messages", "to_openai_tools", "HAVE_AGENT_FRAMEWORK", "INSTALL_HINT",
+    "TraceEvent", "ToolFailure", "failure_reply", "turn_failures", "result_error", "tool_call_arguments",
+    "to_openai_messages", "to_openai_tools", "HAVE_AGENT_FRAMEWORK", "INSTALL_HINT",
     "require_agent_framework", "agent_framework_versions",
 ]

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any, Iterable, Literal, Sequence
 
-from edgeagents.agents.framework import ScoredToolRouter
+from edgeagents.agents.framework import ScoredToolRouter, tool_call_arguments
 from edgeagents.agents.tools import TOOL_SPECS
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError
 from edgeagents.runtimes.base import ToolSpec
@@ -98,6 +98,7 @@ def run_one(runtime: Any, req: LabelledRequest, strategy: Strategy, tools: Seque
     t0 = time.perf_counter()
     error = ""
     call = None
+    arguments: dict[str, Any] = {}
     try:
         if strategy == "auto":
             result = runtime.chat(messages, tools=specs, tool_choice="auto", max_tokens=max_tokens)
@@ -106,7 +107,9 @@ def run_one(runtime: Any, req: LabelledRequest, strategy: Strategy, tools: Seque
             result = runtime.chat(messages, tools=specs, tool_choice=choice, max_tokens=160)
         else:
             raise InvalidRequestError(f"strategy must be 'auto' or 'route', got {strategy!r}.")
-        call = result.tool_calls[0] if result.tool_calls else None
+        first = result.tool_calls[0] if result.tool_calls else None
+        arguments = tool_call_arguments(first) if first else {}
+        call = first
     except InvalidRequestError:
         raise
     except EdgeAgentsError as exc:  # a broken call counts as a miss, with its reason
@@ -116,8 +119,8 @@ def run_one(runtime: Any, req: LabelledRequest, strategy: Strategy, tools: Seque
     return BenchRow(
         id=req.id, strategy=strategy, model=model, expected_tool=req.tool, called=call is not None,
         tool=call.name if call else None, tool_ok=tool_ok,
-        args_ok=tool_ok and arguments_ok(req, dict(call.arguments)),
-        arguments=json.dumps(dict(call.arguments), ensure_ascii=False) if call else "",
+        args_ok=tool_ok and arguments_ok(req, arguments),
+        arguments=json.dumps(arguments, ensure_ascii=False) if call else "",
         seconds=round(seconds, 3), error=error,
     )
 

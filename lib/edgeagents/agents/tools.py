@@ -193,7 +193,8 @@ class BusinessTools:
                     hint="Give the tools an approver, e.g. BusinessTools(store, approver=ask_human).")
             result = self._impl[name](**args)
         except ToolNotAllowedError as exc:
-            self.audit.record(who, str(name), raw_args, "refused:not_allowed", exc.message, started)
+            outcome = "refused:not_allowed" if name in TOOL_SPECS else "refused:unknown_tool"
+            self.audit.record(who, str(name), raw_args, outcome, exc.message, started)
             raise
         except ApprovalRequiredError as exc:
             self.audit.record(who, name, raw_args, "refused:not_approved", exc.message, started)

@@ -43,6 +43,19 @@ def check_request(text: Any, max_chars: int = MAX_REQUEST_CHARS) -> str:
     return text
 
 
+def check_requests(texts: Any) -> list[str]:
+    """``p_llm``'s input rule: a list (any iterable) of requests, each passing :func:`check_request`."""
+    if isinstance(texts, (str, bytes)):  # iterating it would score one character at a time
+        raise InvalidRequestError("p_llm() takes a list of requests, not one string.",
+                                  hint="Wrap it in a list: p_llm([text]), or call classify(text).")
+    try:
+        items = list(texts)
+    except TypeError:
+        raise InvalidRequestError(f"p_llm() takes a list of requests (str), not {type(texts).__name__}.",
+                                  hint="Pass the users' messages as a list of strings, e.g. p_llm(['Hi']).") from None
+    return [check_request(t) for t in items]
+
+
 @dataclass(frozen=True)
 class Verdict:
     """A classifier's answer for one request."""
@@ -125,7 +138,7 @@ class RuleClassifier(_Base):
         return min(1.0, max(0.0, score)), reason
 
     def p_llm(self, texts: Sequence[str]) -> list[float]:
-        return [self._score(check_request(t))[0] for t in texts]
+        return [self._score(t)[0] for t in check_requests(texts)]
 
     def explain(self, text: str) -> str:
         return self._score(text)[1]
@@ -181,7 +194,7 @@ class EmbeddingClassifier(_Base):
     def p_llm(self, texts: Sequence[str]) -> list[float]:
         if self.weights is None:
             raise InvalidRequestError("This EmbeddingClassifier is not fitted.", hint="Call .fit(train_texts, train_labels) first.")
-        x = self.embedder.embed([check_request(t) for t in texts])
+        x = self.embedder.embed(check_requests(texts))
         z = (x - self._mu) @ self.weights + self.bias
         return [float(v) for v in 1 / (1 + np.exp(-z))]
 
@@ -226,8 +239,8 @@ class SLMClassifier(_Base):
 
     def p_llm(self, texts: Sequence[str]) -> list[float]:
         out = []
-        for t in texts:
-            m = self._margin(check_request(t)) + self.bias
+        for t in check_requests(texts):
+            m = self._margin(t) + self.bias
             out.append(1 / (1 + math.exp(-max(-50.0, min(50.0, m)))))
         return out
 
