@@ -26,8 +26,8 @@ VLLM_SKIP = $(VLLM_PACKAGE) has no wheel here: lab 10 needs vLLM; on a GPU machi
 # JupyterLab refuses to run as root (containers, cloud notebooks) unless told it may.
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: vllm models setup lab test test-lib test-labs binder-check bench doctor clean ollama-server \
-	adapter
+.PHONY: vllm models setup lab test test-lib test-browser test-labs binder-check bench doctor clean ollama-server \
+	adapter browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,11 +73,24 @@ lab: setup
 # The tests also exercise vLLM for real, so they build its environment (learners get it with `make vllm`).
 # REQUIRE=1: every optional part must install here, so CI proves they do.
 test: export REQUIRE = 1
-test: setup vllm
-	$(MAKE) test-lib test-labs binder-check
+test: setup vllm browser
+	$(MAKE) test-lib test-browser test-labs binder-check
 
 test-lib:
-	$(PY) -m pytest -q -m "not binder" tests
+	$(PY) -m pytest -q -m "not binder and not browser" tests
+
+# Debian's chromium for the JupyterLab browser test (Playwright's own browser download is not reachable);
+# installed only as root with apt, otherwise the test skips and says why.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "[browser] chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && apt-get install -y -q chromium fonts-noto-color-emoji; \
+	else echo "[browser] skipped: no chromium and no root apt-get; the JupyterLab browser test will skip" \
+		"(install Debian's chromium to run it)"; fi
+
+# Labs 00 and 01 run through JupyterLab's UI in chromium (Playwright), on copies of the notebooks.
+test-browser:
+	EDGEAGENTS_THREADS=1 $(PY) -m pytest -q -m browser -p no:cacheprovider tests/test_browser_jupyterlab.py
 
 # Each notebook runs whole in one worker (--dist loadfile); two at a time, one llama.cpp thread each.
 NBVAL := -m pytest -q -n 2 --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \

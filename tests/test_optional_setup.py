@@ -165,6 +165,8 @@ def test_make_test_requires_every_optional_part(tmp_path):
     out = _make("test", f"VLLM_VENV={tmp_path / 'vllm'}", tmp=tmp_path).stdout
     assert re.search(r"edgeagents\.ollama\.install --require", out), out
     assert re.search(r"edgeagents models build --require", out), out
+    assert "test-browser" in out or "-m browser" in out
+    assert re.search(r'-m "not binder and not browser"', out), "test-lib leaves the browser test to its own step"
 
 
 def _python_without_wheels(tmp: Path) -> Path:
