@@ -35,10 +35,29 @@ def _models(args: argparse.Namespace) -> int:
 
 
 # --- model forge: `edgeagents models build` (lib/edgeagents/models/forge) ---------------
+# What each forge step unlocks: a step this machine cannot build (no torch wheel, no onnx) is skipped with it.
+STEP_UNLOCKS = {
+    "f16": "the F16 model of labs 03 and 09",
+    "ladder": "lab 03's quantization ladder",
+    "hf": "the Hugging Face folder for vLLM (lab 10) and the ONNX build",
+    "onnx": "ONNX Runtime GenAI in lab 04 and Foundry Local's own model (lab 08)",
+}
+
+
 def _models_build(args: argparse.Namespace) -> int:
+    from edgeagents.errors import RuntimeUnavailableError
     from edgeagents.models import forge
 
-    built = forge.build_all(args.only, force=args.force, progress=not args.quiet)
+    built: dict[str, object] = {}
+    for step in forge.STEPS:
+        if args.only not in (None, step):
+            continue
+        try:
+            built.update(forge.build_all(step, force=args.force, progress=not args.quiet))
+        except RuntimeUnavailableError as exc:
+            if args.require:
+                raise
+            print(f"[forge] skipped {step} ({STEP_UNLOCKS[step]}): {exc.message} {exc.hint}")
     for step, result in built.items():
         if isinstance(result, dict):
             for level, path in result.items():
@@ -60,6 +79,8 @@ def _add_forge_parser(models_sub: argparse._SubParsersAction) -> None:
     build.add_argument("--only", choices=["f16", "ladder", "hf", "onnx"], help="build one step (and what it needs)")
     build.add_argument("--force", action="store_true", help="rebuild even when a valid build is cached")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
+    build.add_argument("--require", action="store_true",
+                       help="fail when a step cannot be built here (default: skip it, saying what it unlocks)")
     build.set_defaults(func=_models_build)
     st = models_sub.add_parser("status", help="which forge builds are present and intact")
     st.set_defaults(func=_models_status)
