@@ -85,6 +85,7 @@ def test_metrics_parsing():
 def test_guide_templates_and_commands():
     assert set(t.GUIDE_TEMPLATES) == set(t.DeploymentScenario)
     cmd = t.generate_vllm_command("my/model", "production_high", port=8001)
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"  # only this machine, unless asked otherwise
     assert cmd[cmd.index("--tensor-parallel-size") + 1] == "2"
     assert "--speculative-model" in cmd and "--enable-chunked-prefill" in cmd
     modern = t.modernize_command(cmd)
