@@ -10,7 +10,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from edgeagents.errors import (
     BackendError,
@@ -125,6 +127,53 @@ def test_bad_binary_setting(monkeypatch, tmp_path):
     monkeypatch.setenv("EDGEAGENTS_OLLAMA_BIN", str(tmp_path / "nope"))
     with pytest.raises(RuntimeUnavailableError):
         find_server()
+
+
+class _SomeoneElsesServer(BaseHTTPRequestHandler):
+    """Another server on the port: it answers every GET with 200, as a healthy one would."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        body = b'{"version": "someone else"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def busy_port():
+    """A port another HTTP server listens on and answers."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _SomeoneElsesServer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=10)
+
+
+def test_a_busy_port_is_a_typed_error_and_never_ready(tmp_path, busy_port):
+    from edgeagents.ollama.server import OllamaServer
+
+    srv = OllamaServer(port=busy_port, models_dir=tmp_path / "models", log_path=str(tmp_path / "o.log"))
+    assert srv.log_path == tmp_path / "o.log"
+    assert httpx.get(f"{srv.base_url}/api/version").status_code == 200  # an Ollama answers there...
+    assert not srv.ready()  # ...but it is not the one this object starts
+    with pytest.raises(RuntimeUnavailableError, match=f"Port {busy_port} .*already in use") as info:
+        srv.start(timeout=20)
+    assert "port" in info.value.hint and srv.process is None and srv.pids() == []
+
+
+@pytest.mark.parametrize("port", [0, -5, "11434"])
+def test_a_port_that_is_not_a_port_is_a_typed_error(port):
+    from edgeagents.ollama.server import OllamaServer
+
+    with pytest.raises(InvalidRequestError, match="not a TCP port"):
+        OllamaServer(port=port)
 
 
 # ----------------------------------------------------------------------------- a real server

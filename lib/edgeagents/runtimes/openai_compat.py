@@ -113,6 +113,24 @@ class OpenAICompatRuntime:
             return BackendError(f"The server failed with HTTP {exc.status_code}: {str(exc)[:300]}")
         return BackendError(f"The request to {self.base_url} failed: {type(exc).__name__}: {exc}")
 
+    def _cut_off(self, n_chunks: int) -> BackendError:
+        return BackendError(
+            f"The server at {self.base_url} closed the stream before it finished (after {n_chunks} chunk(s)).",
+            hint="The server probably stopped or crashed mid-answer: check runtime.health() and the server's log.",
+        )
+
+    def _check_finished(self, finish: str | None, n_chunks: int) -> None:
+        """A stream that ends without a finish_reason was cut off: it must never pass for a whole answer."""
+        if finish is None:
+            raise self._cut_off(n_chunks)
+
+    def _stream_error(self, exc: Exception, answering: bool, n_chunks: int) -> EdgeAgentsError:
+        """A connection lost after the server began its answer is a cut-off stream, not a server never reached."""
+        o = self._openai
+        if answering and isinstance(exc, o.APIConnectionError) and not isinstance(exc, o.APITimeoutError):
+            return self._cut_off(n_chunks)
+        return self._translate(exc)
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeClosedError(f"This {self.name} runtime was closed.")
@@ -175,6 +193,7 @@ class OpenAICompatRuntime:
             watch = Stopwatch()
             text, finish, usage, n = "", None, None, 0
             pieces: dict[int, dict[str, str]] = {}
+            stream = None
             try:
                 stream = self._client.chat.completions.create(
                     messages=msgs, stream=True, stream_options={"include_usage": True}, **params
@@ -200,7 +219,8 @@ class OpenAICompatRuntime:
                             slot["arguments"] += tc.function.arguments
                     finish = choice.finish_reason or finish
             except Exception as exc:
-                raise self._translate(exc) from exc
+                raise self._stream_error(exc, stream is not None, n) from exc
+            self._check_finished(finish, n)
             calls = [
                 parse_call_json('{"name": %s, "arguments": %s}' % (_q(p["name"]), p["arguments"] or "{}"), specs)
                 for _, p in sorted(pieces.items())
@@ -231,8 +251,10 @@ class OpenAICompatRuntime:
         def run() -> Iterator[StreamChunk | Result]:
             watch = Stopwatch()
             text, finish, usage, n = "", None, None, 0
+            stream = None
             try:
-                for chunk in self._client.completions.create(prompt=prompt, stream=True, **params):
+                stream = self._client.completions.create(prompt=prompt, stream=True, **params)
+                for chunk in stream:
                     if getattr(chunk, "usage", None) is not None:
                         usage = chunk.usage
                     if not chunk.choices:
@@ -245,7 +267,8 @@ class OpenAICompatRuntime:
                         yield StreamChunk(piece)
                     finish = chunk.choices[0].finish_reason or finish
             except Exception as exc:
-                raise self._translate(exc) from exc
+                raise self._stream_error(exc, stream is not None, n) from exc
+            self._check_finished(finish, n)
             yield self._result(text, finish, usage, watch, [], n)
 
         return Stream(run())

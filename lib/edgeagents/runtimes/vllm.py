@@ -34,7 +34,7 @@ import httpx
 
 from edgeagents.errors import BackendError, ModelNotFoundError, RuntimeUnavailableError
 from edgeagents.runtimes.base import Health
-from edgeagents.runtimes.llamacpp_server import free_port
+from edgeagents.runtimes.llamacpp_server import check_port, free_port, listens_on, require_free_port
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
 from edgeagents.settings import load_settings
 
@@ -211,14 +211,14 @@ class VLLMServer:
         threads: int | None = None,
         extra_args: Sequence[str] = (),
         python: str | Path | None = None,
-        log_path: Path | None = None,
+        log_path: str | Path | None = None,
     ) -> None:
         settings = load_settings()
         self.python = Path(python) if python else require_vllm_python()
         self.model_path = check_model_folder(model if model is not None else course_hf_folder())
         self.served_model_name = served_model_name
         self.host = "127.0.0.1"
-        self.port = port or free_port()
+        self.port = check_port(port) if port is not None else free_port()
         self.max_model_len = max_model_len
         self.max_num_seqs = max_num_seqs
         self.kv_cache_gib = kv_cache_gib
@@ -235,7 +235,7 @@ class VLLMServer:
         self.threads = threads or settings.n_threads
         self.extra_args = list(extra_args)
         self.home = settings.home
-        self.log_path = log_path or settings.home / "logs" / f"vllm-server-{self.port}.log"
+        self.log_path = Path(log_path) if log_path else settings.home / "logs" / f"vllm-server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.started_s: float | None = None
         self._pids: set[int] = set()
@@ -320,9 +320,10 @@ class VLLMServer:
 
     # ----------------------------------------------------------- lifecycle
     def start(self, timeout: float = 420.0) -> "VLLMServer":
-        """Launch the server and wait until ``/health`` answers 200 (or raise with the log's tail)."""
+        """Launch the server and wait until it answers ``/health`` on its port (or raise with the log's tail)."""
         if self.running:
             return self
+        require_free_port(self.port, self.host, "the vLLM server")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         (self.home / "vllm-cache").mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
@@ -358,6 +359,9 @@ class VLLMServer:
         return self.process.pid if self.process else None
 
     def ready(self) -> bool:
+        """This server's process is alive, listens on the port, and ``/health`` answers 200."""
+        if not listens_on(self.process, self.port):
+            return False
         try:
             return httpx.get(f"{self.root_url}/health", timeout=2.0).status_code == 200
         except httpx.HTTPError:

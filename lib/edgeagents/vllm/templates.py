@@ -114,11 +114,17 @@ def generate_vllm_command(
     which: DeploymentScenario | str,
     *,
     port: int = 8000,
-    host: str = "0.0.0.0",
+    host: str = "127.0.0.1",
     python: str = "python",
     config: dict[str, Any] | None = None,
 ) -> list[str]:
-    """The guide's ``generate_vllm_command``: the scenario's template as a launch command line."""
+    """The guide's ``generate_vllm_command``: the scenario's template as a launch command line.
+
+    ``host`` defaults to 127.0.0.1, like every server the course starts: only this machine can reach it.
+    Pass ``host="0.0.0.0"`` to serve other machines on your network, and then keep it behind a firewall and
+    require a key (vLLM's ``--api-key``, or an authenticating proxy): without one, anyone who reaches the port
+    can use the model.
+    """
     config = dict(config) if config is not None else get_config_template(which)
     check_template(config)
     cmd = [
