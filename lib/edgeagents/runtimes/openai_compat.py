@@ -34,7 +34,7 @@ from edgeagents.runtimes.base import (
     ToolSpec,
     Usage,
 )
-from edgeagents.runtimes.toolcalls import parse_call_json
+from edgeagents.runtimes.toolcalls import tool_call
 
 CAPABILITIES = frozenset({"complete", "chat", "stream", "json_schema", "tools_forced", "tools_auto"})
 
@@ -201,10 +201,7 @@ class OpenAICompatRuntime:
                     finish = choice.finish_reason or finish
             except Exception as exc:
                 raise self._translate(exc) from exc
-            calls = [
-                parse_call_json('{"name": %s, "arguments": %s}' % (_q(p["name"]), p["arguments"] or "{}"), specs)
-                for _, p in sorted(pieces.items())
-            ]
+            calls = [tool_call(p["name"], p["arguments"], specs) for _, p in sorted(pieces.items())]
             yield self._result(text, finish, usage, watch, calls, n)
 
         return Stream(run())
@@ -291,9 +288,3 @@ class OpenAICompatRuntime:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _q(text: str) -> str:
-    import json
-
-    return json.dumps(text)
