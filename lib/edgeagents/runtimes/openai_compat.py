@@ -124,6 +124,7 @@ class OpenAICompatRuntime:
         for key in ("top_p", "seed", "stop"):
             if key in options:
                 params[key] = options.pop(key)
+        rq.check_sampling(params["temperature"], params.get("top_p", 1.0), 0)  # top_k is not in the protocol
         schema = options.pop("json_schema", None)
         if schema is not None:
             params["response_format"] = {
