@@ -85,6 +85,54 @@ def test_invalid_json_schema(runtime, schema):
         runtime.complete("Hello", json_schema=schema, max_tokens=4)
 
 
+@pytest.mark.parametrize(
+    "schema,where",
+    [
+        ({"required": "x"}, r"json_schema\.required"),
+        ({"type": "object", "required": ["a", 1]}, r"json_schema\.required"),
+        ({"type": "object", "properties": ["a"]}, r"json_schema\.properties"),
+        ({"type": ["string", "banana"]}, r"json_schema\.type"),
+        ({"type": 7}, r"json_schema\.type"),
+        ({"enum": "red"}, r"json_schema\.enum"),
+        ({"type": "object", "properties": {"a": {"type": "object", "required": "b"}}}, r"json_schema\.properties\.a\.required"),
+        ({"type": "array", "items": {"enum": {"x": 1}}}, r"json_schema\.items\.enum"),
+        ({"anyOf": [{"type": "string"}, {"type": "nope"}]}, r"json_schema\.anyOf\[1\]\.type"),
+    ],
+)
+def test_structurally_invalid_json_schema_names_the_bad_part(runtime, schema, where):
+    with pytest.raises(InvalidRequestError, match=where):
+        runtime.complete("Hello", json_schema=schema, max_tokens=4)
+
+
+@pytest.mark.parametrize("options", [{"temperature": float("nan")}, {"temperature": float("inf")},
+                                     {"temperature": float("-inf")}, {"top_p": float("nan")}, {"top_p": float("inf")}])
+def test_non_finite_sampling_options(runtime, options):
+    with pytest.raises(InvalidRequestError, match="temperature|top_p"):
+        runtime.complete("Hello", max_tokens=4, **options)
+
+
+def _tool(name, parameters=None):
+    return {"type": "function", "function": {"name": name, "parameters": parameters or {"type": "object", "properties": {}}}}
+
+
+@pytest.mark.parametrize("name", ["x y z", "a" * 65, "tool.name", "ünïcode", "new\nline"])
+def test_forced_call_to_a_tool_name_outside_the_openai_pattern(runtime, name):
+    with pytest.raises(InvalidRequestError, match=r"\^\[a-zA-Z0-9_-\]\{1,64\}\$"):
+        runtime.chat([{"role": "user", "content": "hi"}], tools=[_tool(name)], tool_choice=name, max_tokens=8)
+
+
+def test_tool_choice_outside_the_openai_pattern(runtime, tools):
+    for choice in ("x y z", {"type": "function", "function": {"name": "x y z"}}, {"type": "function"}, 42):
+        with pytest.raises(InvalidRequestError, match="does not match"):
+            runtime.chat([{"role": "user", "content": "hi"}], tools=tools, tool_choice=choice, max_tokens=8)
+
+
+def test_tool_parameters_that_are_not_a_valid_schema(runtime):
+    bad = _tool("lookup_order", {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": "order_id"})
+    with pytest.raises(InvalidRequestError, match=r"tools\[0\]\.function\.parameters\.required"):
+        runtime.chat([{"role": "user", "content": "hi"}], tools=[bad], tool_choice="lookup_order", max_tokens=8)
+
+
 def test_invalid_grammar(runtime):
     with pytest.raises(InvalidRequestError, match="grammar"):
         runtime.complete("Hello", grammar="root ::= (unclosed", max_tokens=4)

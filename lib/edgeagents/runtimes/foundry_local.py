@@ -58,7 +58,7 @@ from edgeagents.runtimes.base import (
     Usage,
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, render_chat_text
-from edgeagents.runtimes.toolcalls import parse_call_json, parse_tool_calls
+from edgeagents.runtimes.toolcalls import parse_tool_calls, tool_call
 from edgeagents.settings import load_settings
 
 CAPABILITIES = frozenset({"complete", "chat", "stream", "tools_auto", "tools_forced"})
@@ -434,7 +434,7 @@ class FoundryLocalRuntime:
         tail = "}}" + TOOL_CALL_CLOSE
         text += tail
         yield StreamChunk(tail)
-        call = parse_call_json(json.dumps({"name": forced, "arguments": args}), specs, raw=text)
+        call = tool_call(forced, args, specs, raw=text)
         usage = Usage(results[0].usage.prompt_tokens if results else 0, sum(r.usage.completion_tokens for r in results))
         first = results[0].timings if results else None
         total = sum(r.timings.total_s for r in results)

@@ -12,7 +12,6 @@ Ollama cannot force a named tool: a named ``tool_choice`` sends only that tool.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -26,12 +25,11 @@ from edgeagents.runtimes.base import (
     Stopwatch,
     Stream,
     StreamChunk,
-    ToolCall,
     ToolChoice,
     ToolSpec,
     Usage,
 )
-from edgeagents.runtimes.toolcalls import new_call_id, validate_arguments
+from edgeagents.runtimes.toolcalls import tool_call
 
 CAPABILITIES = frozenset({"complete", "chat", "stream", "json_schema", "tools_auto"})
 
@@ -44,10 +42,8 @@ def _to_ollama_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
             calls = []
             for c in m["tool_calls"]:
                 fn = c.get("function", {})
-                args = fn.get("arguments", {})
-                if isinstance(args, str):
-                    args = json.loads(args) if args.strip() else {}
-                calls.append({"function": {"name": fn.get("name", ""), "arguments": args}})
+                call = tool_call(fn.get("name"), fn.get("arguments", {}), None)  # Ollama wants the arguments as a dict
+                calls.append({"function": {"name": call.name, "arguments": call.arguments}})
             msg["tool_calls"] = calls
         out.append(msg)
     return out
@@ -103,11 +99,7 @@ class OllamaRuntime:
                     piece = (msg.content if msg is not None else part.response) or ""
                     for c in (msg.tool_calls or []) if msg is not None else []:
                         watch.mark_token()
-                        tool = next((t for t in specs if t["function"]["name"] == c.function.name), None)
-                        args = dict(c.function.arguments or {})
-                        if tool is not None:
-                            args = validate_arguments(tool, args)
-                        calls.append(ToolCall(c.function.name, args, new_call_id()))
+                        calls.append(tool_call(c.function.name, c.function.arguments or {}, specs))
                     if piece:
                         watch.mark_token()
                         text += piece
@@ -140,7 +132,7 @@ class OllamaRuntime:
         client = self.manager.client
         return self._stream(
             lambda: client.chat(model=self.model, messages=msgs, tools=send_tools, stream=True, options=opts, format=fmt),
-            specs,
+            send_tools or [],  # with tool_choice="none" no call is valid
         )
 
     def chat(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] | None = None,

@@ -34,7 +34,7 @@ from edgeagents.runtimes.base import (
     ToolSpec,
     Usage,
 )
-from edgeagents.runtimes.toolcalls import parse_call_json
+from edgeagents.runtimes.toolcalls import tool_call
 
 CAPABILITIES = frozenset({"complete", "chat", "stream", "json_schema", "tools_forced", "tools_auto"})
 
@@ -142,6 +142,7 @@ class OpenAICompatRuntime:
         for key in ("top_p", "seed", "stop"):
             if key in options:
                 params[key] = options.pop(key)
+        rq.check_sampling(params["temperature"], params.get("top_p", 1.0), 0)  # top_k is not in the protocol
         schema = options.pop("json_schema", None)
         if schema is not None:
             params["response_format"] = {
@@ -221,10 +222,7 @@ class OpenAICompatRuntime:
             except Exception as exc:
                 raise self._stream_error(exc, stream is not None, n) from exc
             self._check_finished(finish, n)
-            calls = [
-                parse_call_json('{"name": %s, "arguments": %s}' % (_q(p["name"]), p["arguments"] or "{}"), specs)
-                for _, p in sorted(pieces.items())
-            ]
+            calls = [tool_call(p["name"], p["arguments"], specs) for _, p in sorted(pieces.items())]
             yield self._result(text, finish, usage, watch, calls, n)
 
         return Stream(run())
@@ -314,9 +312,3 @@ class OpenAICompatRuntime:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _q(text: str) -> str:
-    import json
-
-    return json.dumps(text)

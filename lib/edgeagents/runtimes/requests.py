@@ -6,12 +6,17 @@ Runtimes call these first, so bad input gets the same typed error on every backe
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any, Sequence
 
 from edgeagents.errors import InvalidRequestError, ToolCallError
 from edgeagents.runtimes.base import Message, ToolChoice, ToolSpec
 
 VALID_ROLES = {"system", "user", "assistant", "tool"}
+TOOL_NAME_PATTERN = "^[a-zA-Z0-9_-]{1,64}$"  # OpenAI's rule for function names
+_TOOL_NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 
 
 def check_text(text: Any, what: str = "prompt", *, allow_empty: bool = False) -> str:
@@ -49,11 +54,16 @@ def check_max_tokens(max_tokens: Any) -> int:
     return max_tokens
 
 
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_sampling(temperature: Any, top_p: Any, top_k: Any) -> None:
-    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature < 0:
-        raise InvalidRequestError(f"temperature must be a number >= 0, not {temperature!r}.")
-    if not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
-        raise InvalidRequestError(f"top_p must be in (0, 1], not {top_p!r}.")
+    if not _is_finite_number(temperature) or temperature < 0:
+        raise InvalidRequestError(f"temperature must be a finite number >= 0, not {temperature!r}.",
+                                  hint="Use 0 for greedy decoding, or a value such as 0.7 to sample.")
+    if not _is_finite_number(top_p) or not 0 < top_p <= 1:
+        raise InvalidRequestError(f"top_p must be a number in (0, 1], not {top_p!r}.", hint="Use 1.0 to keep every token.")
     if not isinstance(top_k, int) or top_k < 0:
         raise InvalidRequestError(f"top_k must be an int >= 0 (0 means no limit), not {top_k!r}.")
 
@@ -90,6 +100,16 @@ def tool_names(tools: Sequence[ToolSpec] | None) -> list[str]:
     return [t["function"]["name"] for t in tools or []]
 
 
+def check_tool_name(name: Any, where: str) -> str:
+    """A tool name must match OpenAI's pattern, so every backend and the call parser read it the same way."""
+    if not isinstance(name, str) or not _TOOL_NAME_RE.fullmatch(name):
+        raise InvalidRequestError(
+            f"{where} names the tool {name!r}, which does not match {TOOL_NAME_PATTERN}.",
+            hint="Use 1 to 64 letters, digits, '_' or '-', e.g. 'lookup_order'.",
+        )
+    return name
+
+
 def check_tools(tools: Any) -> list[ToolSpec]:
     if tools is None:
         return []
@@ -102,9 +122,11 @@ def check_tools(tools: Any) -> list[ToolSpec]:
             raise InvalidRequestError(
                 f"tools[{i}] is not {{'type': 'function', 'function': {{'name': ..., 'parameters': ...}}}}."
             )
+        check_tool_name(fn["name"], f"tools[{i}]")
         params = fn.get("parameters", {"type": "object", "properties": {}})
         if not isinstance(params, dict):
             raise InvalidRequestError(f"tools[{i}] ({fn['name']}) has parameters that are not a JSON schema dict.")
+        _check_schema_node(params, f"tools[{i}].function.parameters")
         out.append({"type": "function", "function": {**fn, "parameters": params}})
     return out
 
@@ -121,13 +143,15 @@ def resolve_tool_choice(tools: Sequence[ToolSpec], tool_choice: ToolChoice) -> t
     if tool_choice in ("none", "required"):
         return str(tool_choice), None
     if isinstance(tool_choice, dict):
-        name = (tool_choice.get("function") or {}).get("name")
+        fn = tool_choice.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else None
     else:
         name = tool_choice
-    if not isinstance(name, str) or name not in names:
+    check_tool_name(name, "tool_choice")
+    if name not in names:
         raise ToolCallError(
             f"tool_choice names {name!r}, which is not one of the tools: {', '.join(names)}.",
-            tool_name=name if isinstance(name, str) else None,
+            tool_name=name,
             hint="Name one of the tools you passed.",
         )
     return "named", name
@@ -144,13 +168,62 @@ def check_json_schema(schema: Any) -> dict[str, Any]:
             "json_schema must be a non-empty JSON schema dict.",
             hint='Example: {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}',
         )
-    known = {"object", "array", "string", "number", "integer", "boolean", "null"}
-    kind = schema.get("type")
-    kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
-    for k in kinds:
-        if k not in known:
-            raise InvalidRequestError(f"json_schema has unknown type {k!r}; JSON schema types are {sorted(known)}.")
+    _check_schema_node(schema, "json_schema")
+    try:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+    except ImportError:  # jsonschema comes with the lab extra only; the checks above stand on their own
+        return schema
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.path)
+        raise InvalidRequestError(f"json_schema{where} is not a valid JSON schema: {exc.message[:300]}") from None
     return schema
+
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+_SCHEMA_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+
+
+def _check_schema_node(schema: Any, path: str) -> None:
+    """Reject the structural mistakes that would make a schema mean something else, with where they are."""
+    if isinstance(schema, bool):  # true / false are valid schemas
+        return
+    if not isinstance(schema, dict):
+        raise InvalidRequestError(f"{path} must be a JSON schema object, not {schema!r}.")
+    hint = 'Example: {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}'
+    if "type" in schema:
+        kind = schema["type"]
+        kinds = kind if isinstance(kind, list) else [kind]
+        if not kinds or any(not isinstance(k, str) or k not in JSON_TYPES for k in kinds):
+            raise InvalidRequestError(
+                f"{path}.type is {kind!r}; JSON schema types are {sorted(JSON_TYPES)} (one, or a list of them).",
+                hint=hint,
+            )
+    required = schema.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise InvalidRequestError(f"{path}.required must be a list of property names, not {required!r}.", hint=hint)
+    if "enum" in schema and not isinstance(schema["enum"], list):
+        raise InvalidRequestError(f"{path}.enum must be a list of allowed values, not {schema['enum']!r}.", hint=hint)
+    for key in _SCHEMA_MAPS:
+        if key in schema:
+            sub = schema[key]
+            if not isinstance(sub, dict):
+                raise InvalidRequestError(f"{path}.{key} must be an object of schemas, not {sub!r}.", hint=hint)
+            for name, child in sub.items():
+                _check_schema_node(child, f"{path}.{key}.{name}")
+    for key in _SCHEMA_LISTS:
+        if key in schema:
+            sub = schema[key]
+            if not isinstance(sub, list) or not sub:
+                raise InvalidRequestError(f"{path}.{key} must be a non-empty list of schemas, not {sub!r}.", hint=hint)
+            for i, child in enumerate(sub):
+                _check_schema_node(child, f"{path}.{key}[{i}]")
+    for key in _SCHEMA_ONE:
+        if key in schema:
+            _check_schema_node(schema[key], f"{path}.{key}")
 
 
 def schema_from_response_format(response_format: Any) -> dict[str, Any] | None:
@@ -163,7 +236,8 @@ def schema_from_response_format(response_format: Any) -> dict[str, Any] | None:
     if kind == "text":
         return None
     if kind == "json_object":
-        return response_format.get("schema") or {"type": "object"}
+        schema = response_format.get("schema")
+        return check_json_schema(schema) if schema else {"type": "object"}
     if kind == "json_schema":
         inner = response_format.get("json_schema") or {}
         return check_json_schema(inner.get("schema", inner))

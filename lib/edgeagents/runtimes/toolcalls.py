@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from edgeagents.errors import ToolCallError
 from edgeagents.runtimes.base import ToolCall, ToolSpec
@@ -77,24 +78,63 @@ def schema_errors(schema: dict[str, Any], value: Any, path: str = "arguments") -
     return errors
 
 
-def parse_call_json(body: str, tools: Sequence[ToolSpec] | None = None, *, raw: str | None = None) -> ToolCall:
-    """Parse one ``{"name": ..., "arguments": {...}}`` object and validate it against ``tools``."""
-    raw = raw if raw is not None else body
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON lets the last duplicate win, so a second "name" or "arguments" could swap the tool that runs.
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _no_constant(token: str) -> Any:
+    raise json.JSONDecodeError(f"{token} is not a JSON number", token, 0)
+
+
+def _strict_loads(text: str, what: str, *, raw: str, tool_name: str | None = None) -> Any:
+    """Parse exactly one JSON value: no duplicate keys at any depth, no NaN or Infinity, nothing after it."""
     try:
-        data = json.loads(body, strict=False)  # a raw newline inside a string is a slip, not a broken call
+        # strict=False: a raw newline inside a string is a slip of the model, not a broken call
+        return json.loads(text, strict=False, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except _DuplicateKey as exc:
+        raise ToolCallError(f"{what} has the key {exc.key!r} twice: {text[:120]!r}", raw=raw, tool_name=tool_name) from None
+    except RecursionError:
+        raise ToolCallError(f"{what} is nested too deeply to read: {text[:120]!r}", raw=raw, tool_name=tool_name) from None
     except json.JSONDecodeError as exc:
-        raise ToolCallError(f"The tool call is not valid JSON ({exc.msg}): {body[:120]!r}", raw=raw) from None
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        raise ToolCallError(f"The tool call has no 'name': {body[:120]!r}", raw=raw)
-    name = data["name"]
-    args = data.get("arguments", data.get("parameters", {}))
-    if isinstance(args, str):  # some servers double-encode
+        problem = "has more text after the JSON object" if exc.msg == "Extra data" else f"is not valid JSON ({exc.msg})"
+        raise ToolCallError(f"{what} {problem}: {text[:120]!r}", raw=raw, tool_name=tool_name) from None
+
+
+def tool_call(name: Any, arguments: Any, tools: Sequence[ToolSpec] | None, *, raw: str | None = None) -> ToolCall:
+    """Build a validated :class:`ToolCall` from a tool name and its arguments (a dict, or a JSON string).
+
+    A string is parsed on its own and must hold exactly one JSON object; an empty string means no
+    arguments. With ``tools`` given (``None`` skips the check), the name must be one of them and the
+    arguments must fit that tool's schema. Anything else is a :class:`ToolCallError`.
+    """
+    if not isinstance(name, str) or not name:
+        raise ToolCallError(f"The tool call has no 'name': {name!r}", raw=raw or "")
+    if raw is None:
+        raw = arguments if isinstance(arguments, str) else ""
+    what = f"The arguments of {name!r}"
+    if isinstance(arguments, Mapping):
+        # a copy that is plain JSON: the call must survive json.dumps when it is sent back to a model
         try:
-            args = json.loads(args, strict=False) if args.strip() else {}
-        except json.JSONDecodeError:
-            raise ToolCallError(f"The arguments of {name!r} are not valid JSON: {args[:120]!r}", raw=raw, tool_name=name) from None
-    if not isinstance(args, dict):
-        raise ToolCallError(f"The arguments of {name!r} are not a JSON object: {args!r}", raw=raw, tool_name=name)
+            text = json.dumps(dict(arguments), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ToolCallError(f"{what} are not plain JSON ({exc}).", raw=raw, tool_name=name) from None
+        arguments = _strict_loads(text, what, raw=raw, tool_name=name)
+    elif isinstance(arguments, str):
+        arguments = _strict_loads(arguments, what, raw=raw, tool_name=name) if arguments.strip() else {}
+    if not isinstance(arguments, dict):
+        raise ToolCallError(f"{what} are not a JSON object: {arguments!r}", raw=raw, tool_name=name)
     if tools is not None:
         specs = {t["function"]["name"]: t["function"] for t in tools}
         if name not in specs:
@@ -103,12 +143,26 @@ def parse_call_json(body: str, tools: Sequence[ToolSpec] | None = None, *, raw: 
                 raw=raw,
                 tool_name=name,
             )
-        problems = schema_errors(specs[name].get("parameters") or {}, args)
+        problems = schema_errors(specs[name].get("parameters") or {}, arguments)
         if problems:
             raise ToolCallError(
                 f"The call to {name!r} has bad arguments: {'; '.join(problems)}.", raw=raw, tool_name=name
             )
-    return ToolCall(name=name, arguments=args, id=new_call_id())
+    return ToolCall(name=name, arguments=arguments, id=new_call_id())
+
+
+def parse_call_json(body: str, tools: Sequence[ToolSpec] | None = None, *, raw: str | None = None) -> ToolCall:
+    """Parse one ``{"name": ..., "arguments": {...}}`` object and validate it against ``tools``."""
+    raw = raw if raw is not None else body
+    data = _strict_loads(body, "The tool call", raw=raw)
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise ToolCallError(f"The tool call has no 'name': {body[:120]!r}", raw=raw)
+    if "arguments" in data and "parameters" in data:
+        raise ToolCallError(
+            f"The tool call has both 'arguments' and 'parameters': {body[:120]!r}", raw=raw, tool_name=data["name"]
+        )
+    # some servers double-encode the arguments as a JSON string; tool_call parses that on its own
+    return tool_call(data["name"], data.get("arguments", data.get("parameters", {})), tools, raw=raw)
 
 
 def parse_tool_calls(text: str, tools: Sequence[ToolSpec] | None = None) -> tuple[str, list[ToolCall]]:
@@ -129,8 +183,4 @@ def parse_tool_calls(text: str, tools: Sequence[ToolSpec] | None = None) -> tupl
 
 def validate_arguments(tool: ToolSpec, arguments: Any) -> dict[str, Any]:
     """Check arguments (a dict or a JSON string) against one tool's schema; return them as a dict."""
-    name = tool["function"]["name"]
-    body = json.dumps({"name": name, "arguments": arguments}) if not isinstance(arguments, str) else (
-        '{"name": ' + json.dumps(name) + ', "arguments": ' + (arguments or "{}") + "}"
-    )
-    return parse_call_json(body, [tool]).arguments
+    return tool_call(tool["function"]["name"], arguments, [tool]).arguments
