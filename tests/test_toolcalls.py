@@ -231,11 +231,11 @@ def test_openai_compatible_stream_parses_arguments_on_their_own(cls_name, tools)
     dup = _split('{"order_id": "A", "order_id": "B"}')
     chunks = [_chunk(name="lookup_order", arguments=dup[0])] + [_chunk(arguments=p) for p in dup[1:]]
     with pytest.raises(ToolCallError, match="'order_id' twice"):
-        _openai_runtime(cls_name, chunks).chat(ask, tools=tools)
+        _openai_runtime(cls_name, chunks + [_chunk(finish="tool_calls")]).chat(ask, tools=tools)
     with pytest.raises(ToolCallError, match="not one of the tools"):
-        _openai_runtime(cls_name, [_chunk(name="rm_rf", arguments="{}")]).chat(ask, tools=tools)
+        _openai_runtime(cls_name, [_chunk(name="rm_rf", arguments="{}"), _chunk(finish="tool_calls")]).chat(ask, tools=tools)
     with pytest.raises(ToolCallError, match="not a JSON object"):
-        _openai_runtime(cls_name, [_chunk(name="lookup_order", arguments='["A"]')]).chat(ask, tools=tools)
+        _openai_runtime(cls_name, [_chunk(name="lookup_order", arguments='["A"]'), _chunk(finish="tool_calls")]).chat(ask, tools=tools)
     good = _split('{"order_id": "ORD-1001"}')
     chunks = [_chunk(name="lookup_order", arguments=good[0])] + [_chunk(arguments=p) for p in good[1:]]
     r = _openai_runtime(cls_name, chunks + [_chunk(finish="tool_calls")]).chat(ask, tools=tools)
