@@ -173,8 +173,6 @@ def test_bad_strategy_is_a_typed_error():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(os.path.join(os.environ.get("EDGEAGENTS_HOME", ""), "models")),
-                    reason="needs the course model (edgeagents models prepare)")
 def test_real_agent_on_the_course_model_calls_a_tool():
     from edgeagents.agents.offline import offline_guard
     from edgeagents.models import course_model
