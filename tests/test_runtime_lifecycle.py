@@ -93,7 +93,7 @@ def foundry_registration():
     sdk.close_manager()
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(scope="module", params=KINDS)
 def kind(request) -> str:
     why = _why_unavailable(request.param)
     if why:
@@ -101,7 +101,7 @@ def kind(request) -> str:
     return request.param
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def opener(kind, request) -> Callable[[], Any]:
     base_url = request.getfixturevalue("server").base_url if kind == "llama.cpp-server" else ""
     if kind == "foundry":
@@ -109,8 +109,9 @@ def opener(kind, request) -> Callable[[], Any]:
     return lambda: open_runtime(kind, base_url)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def rt(opener):
+    """One runtime per kind for the tests that keep it open (loading Foundry's model takes a while)."""
     runtime = opener()
     yield runtime
     runtime.close()
