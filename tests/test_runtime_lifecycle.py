@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from edgeagents.errors import RuntimeClosedError, StreamInterruptedError
+from edgeagents.errors import InvalidRequestError, RuntimeClosedError, StreamInterruptedError
 
 pytestmark = pytest.mark.slow
 
@@ -250,6 +250,14 @@ def test_a_newer_request_in_the_same_thread_cancels_a_half_read_stream(kind, rt)
             list(it)
     else:
         list(it)
+
+
+def test_a_rejected_request_cancels_nothing(rt):
+    stream, it = _half_read_stream(rt)
+    with pytest.raises(InvalidRequestError):
+        rt.complete("", max_tokens=4)
+    list(it)
+    assert stream.result is not None and stream.result.text.strip()
 
 
 def test_two_threads_calling_chat_at_once_both_get_a_full_answer(kind, rt):

@@ -408,8 +408,8 @@ class LlamaCppRuntime:
         return Stream(self._gate.guard(self._generate(tokens, **opts)))
 
     def complete(self, prompt: str, **options: Any) -> Result:
+        stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
         with self._gate.hold():
-            stream = self.complete_stream(prompt, **options)
             stream.text()
         assert stream.result is not None
         return stream.result
@@ -507,8 +507,8 @@ class LlamaCppRuntime:
     ) -> Result:
         """Reply to a conversation. With ``tools``: ``tool_choice="auto"`` lets the model decide;
         a tool name (or ``"required"``) forces a call whose arguments a grammar keeps valid."""
+        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
         with self._gate.hold():  # the whole request: no other thread cancels it between two tokens
-            stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
             stream.text()
         assert stream.result is not None
         return stream.result

@@ -262,8 +262,8 @@ class OnnxGenAIRuntime:
         return Stream(self._gate.guard(self._generate(self.tokenize(prompt), opts)))
 
     def complete(self, prompt: str, **options: Any) -> Result:
+        stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
         with self._gate.hold():
-            stream = self.complete_stream(prompt, **options)
             stream.text()
         assert stream.result is not None
         return stream.result
@@ -301,8 +301,8 @@ class OnnxGenAIRuntime:
 
     def chat(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] | None = None,
              tool_choice: ToolChoice = "auto", **options: Any) -> Result:
+        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
         with self._gate.hold():  # the whole request: no other thread cancels it between two tokens
-            stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
             stream.text()
         assert stream.result is not None
         return stream.result
