@@ -104,8 +104,8 @@ class ModelGate:
                 if ticket.depth == 0:
                     self._active = None
                     self._held.ticket = None
-                    if not (ticket.finished or ticket.cancelled or self._closed):
-                        self._suspended = ticket
+                    if not (ticket.finished or ticket.cancelled):
+                        self._suspended = ticket  # close() cancels it too, so its hook frees what it holds
                     self._cond.notify_all()
 
     def on_cancel(self, hook: Callable[[], None]) -> None:
@@ -175,13 +175,12 @@ class ModelGate:
                     )
                 self._cond.wait(left)
             victim, self._suspended = self._suspended, None
-            closer = Ticket()
-            self._active = closer  # nothing starts while the model is being freed
-        try:
             if victim is not None:
                 victim.cancelled = True
-                if victim.on_cancel is not None:
-                    victim.on_cancel()
+            self._active = Ticket()  # nothing starts while the model is being freed
+        try:
+            if victim is not None and victim.on_cancel is not None:
+                victim.on_cancel()
             free()
         finally:
             with self._cond:
