@@ -14,6 +14,7 @@ from edgeagents.errors import (
     ModelNotFoundError,
     RuntimeClosedError,
     RuntimeUnavailableError,
+    StreamInterruptedError,
     ToolCallError,
     UnsupportedFeatureError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "ModelNotFoundError",
     "RuntimeClosedError",
     "RuntimeUnavailableError",
+    "StreamInterruptedError",
     "ToolCallError",
     "UnsupportedFeatureError",
     "course_model",

@@ -70,6 +70,12 @@ class RuntimeClosedError(InvalidRequestError):
     default_hint = "Open a new runtime, for example `edgeagents.open_runtime()`."
 
 
+class StreamInterruptedError(InvalidRequestError):
+    """A half-read stream was cancelled by a newer request on the same runtime."""
+
+    default_hint = "Finish reading one stream before starting the next request, or use one runtime per thread."
+
+
 class ToolCallError(EdgeAgentsError):
     """A tool call is malformed, names an unknown tool, has wrong arguments, or the tool raised."""
 

@@ -25,7 +25,6 @@ so a weak model's broken call becomes a :class:`~edgeagents.errors.ToolCallError
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -58,6 +57,7 @@ from edgeagents.runtimes.base import (
     Usage,
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, render_chat_text
+from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.toolcalls import parse_tool_calls, tool_call
 from edgeagents.settings import load_settings
 
@@ -99,10 +99,9 @@ class FoundryLocalRuntime:
         version: int = 1,
     ) -> None:
         self.n_ctx = int(n_ctx or load_settings().n_ctx)
-        self._lock = threading.Lock()
+        self._gate = ModelGate(self.name)
         self._closed = False
-        self._open_streams = 0
-        self._owner: int | None = None
+        self._sessions: set[Any] = set()  # the Foundry sessions of unfinished requests
         self._loaded_here = False  # runtimes on one registration share its loaded model
         self.load_s: float | None = None
         self.load_rss_mb: float | None = None
@@ -163,8 +162,8 @@ class FoundryLocalRuntime:
         """Unload the model (keeps the registration). Refused while a stream is still open."""
         if self._closed:
             return
-        if self._open_streams:
-            raise ModelInUseError(f"{self.model_id} has {self._open_streams} unfinished stream(s).")
+        if self._sessions:
+            raise ModelInUseError(f"{self.model_id} has {len(self._sessions)} unfinished stream(s).")
         if self._model.is_loaded:
             byom.unload_model(self._model)
 
@@ -181,7 +180,17 @@ class FoundryLocalRuntime:
             raise RuntimeClosedError("The Foundry Local manager was closed, so this runtime cannot serve requests.")
 
     def _manager_closing(self) -> None:
+        """The manager is about to end every session: stop ours first, so none outlives it."""
         self._closed = True
+        self._gate.close(lambda: None)
+
+    def _end_session(self, session: Any) -> None:
+        """Close a request's session; a streaming request still running natively is cancelled and joined."""
+        self._sessions.discard(session)
+        try:
+            session._close()
+        except Exception:  # closing is best effort: the session may already be gone with the manager
+            pass
 
     def _options(self, options: dict[str, Any]) -> dict[str, Any]:
         unknown = set(options) - KNOWN_OPTIONS
@@ -239,19 +248,12 @@ class FoundryLocalRuntime:
             )
         stop = list(opts["stop"])
         hold = max((len(s) for s in stop), default=0)
-        if not self._lock.acquire(timeout=0):
-            if self._owner == threading.get_ident():
-                raise ModelInUseError(
-                    "A stream from this runtime is still open in this thread.",
-                    hint="Finish reading it, or call stream.close(), before the next request.",
-                )
-            if not self._lock.acquire(timeout=600):
-                raise BackendError("The runtime stayed busy for 10 minutes; another request holds it.")
-        self._owner = threading.get_ident()
-        self._open_streams += 1
         session = None
         try:
             session = fl.ChatSession(self._model)
+            self._sessions.add(session)
+            # Foundry keeps generating in a thread of its own: a request that cancels this stream ends it.
+            self._gate.on_cancel(lambda: self._end_session(session))
             session.set_options(self._request_options(opts))
             session.set_streaming(True)
             with fl.Request().add_item(fl.MessageItem.user(BOS + prompt)) as request:
@@ -270,6 +272,7 @@ class FoundryLocalRuntime:
                 with stream:
                     hit = None
                     for item in stream:
+                        self._gate.check()
                         if not isinstance(item, fl.TextItem) or item.type == fl.TextItemType.REASONING:
                             continue
                         piece = item.text
@@ -316,13 +319,7 @@ class FoundryLocalRuntime:
             raise BackendError(f"Foundry Local failed while generating: {sdk.sdk_error_text(exc)}") from exc
         finally:
             if session is not None:
-                try:
-                    session._close()
-                except Exception:
-                    pass
-            self._open_streams -= 1
-            self._owner = None
-            self._lock.release()
+                self._end_session(session)
 
     # ------------------------------------------------------------------ completion
     def complete_stream(self, prompt: str, **options: Any) -> FoundryStream:
@@ -330,11 +327,12 @@ class FoundryLocalRuntime:
         self._check_open()
         rq.check_text(prompt)
         opts = self._options(options)
-        return FoundryStream(self._generate(prompt, opts))
+        return FoundryStream(self._gate.guard(self._generate(prompt, opts)))
 
     def complete(self, prompt: str, **options: Any) -> Result:
-        stream = self.complete_stream(prompt, **options)
-        stream.text()
+        stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
+        with self._gate.hold():
+            stream.text()
         assert stream.result is not None
         return stream.result
 
@@ -476,7 +474,7 @@ class FoundryLocalRuntime:
             finally:
                 gen.close()  # an abandoned stream ends its Foundry session now
 
-        return FoundryStream(run())
+        return FoundryStream(self._gate.guard(run()))
 
     def chat(
         self,
@@ -487,7 +485,8 @@ class FoundryLocalRuntime:
         **options: Any,
     ) -> Result:
         stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
-        stream.text()
+        with self._gate.hold():  # the whole request: no other thread cancels it between two tokens
+            stream.text()
         assert stream.result is not None
         return stream.result
 
@@ -528,15 +527,18 @@ class FoundryLocalRuntime:
         return RuntimeInfo(self.name, self.model_id, self.n_ctx, CAPABILITIES, details)
 
     def close(self) -> None:
-        """Unload the model (if this runtime loaded it) and retire the runtime. The registration stays. Safe twice."""
-        if self._closed:
-            return
-        try:
-            if self._loaded_here and sdk.current_manager() is not None and not self._open_streams:
-                if self._model.is_loaded:
-                    self._model.unload()
-        finally:
-            self._closed = True
+        """Unload the model (if this runtime loaded it) and retire the runtime. The registration stays. Safe twice.
+
+        From any thread: a request running in another thread stops at its next token with
+        :class:`RuntimeClosedError` and is waited for; a half-read stream's session is ended first.
+        """
+        self._closed = True
+        self._gate.close(self._unload_own)
+
+    def _unload_own(self) -> None:
+        if self._loaded_here and sdk.current_manager() is not None and not self._sessions:
+            if self._model.is_loaded:
+                self._model.unload()
 
     def __enter__(self) -> "FoundryLocalRuntime":
         return self

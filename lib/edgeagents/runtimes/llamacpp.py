@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import threading
 from collections import deque
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -49,6 +48,7 @@ from edgeagents.runtimes.base import (
     Usage,
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, Segment, render_chat
+from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.toolcalls import parse_call_json, parse_tool_calls
 from edgeagents.settings import load_settings
 
@@ -157,8 +157,7 @@ class LlamaCppRuntime:
         if len(end_ids) == 1:
             self._eog.add(end_ids[0])
         self._special_ids: np.ndarray | None = None
-        self._lock = threading.Lock()
-        self._generation = 0
+        self._gate = ModelGate(self.name)
         self._closed = False
 
     # ------------------------------------------------------------------ helpers
@@ -259,15 +258,16 @@ class LlamaCppRuntime:
         prefix_text: str = "",
         keep_stop: Sequence[str] = (),
     ) -> Iterator[StreamChunk | Result]:
-        """The one generation loop. Yields text chunks, then the :class:`Result`."""
+        """The one generation loop. Yields text chunks, then the :class:`Result`.
+
+        It runs under ``self._gate`` (see :meth:`ModelGate.guard`): between two chunks another request
+        may cancel it, and it checks at every token whether close() has begun.
+        """
         if len(tokens) + max_tokens > self.n_ctx:
             from edgeagents.errors import ContextOverflowError
 
             raise ContextOverflowError(len(tokens), max_tokens, self.n_ctx)
         llm = self._llm
-        self._take_lock()
-        generation = self._generation
-        owned = True
         try:
             llm.set_seed(self.seed if seed is None else seed)
             watch = Stopwatch()
@@ -296,12 +296,7 @@ class LlamaCppRuntime:
             text = ""
             try:
                 for token in gen:
-                    if self._generation != generation:
-                        owned = False
-                        raise InvalidRequestError(
-                            "This stream was interrupted by a newer request on the same runtime.",
-                            hint="Finish reading one stream before starting the next request.",
-                        )
+                    self._gate.check()
                     watch.mark_token()
                     if token in self._eog:
                         finish = "stop"
@@ -350,26 +345,6 @@ class LlamaCppRuntime:
             raise
         except Exception as exc:  # llama.cpp failed underneath us
             raise BackendError(f"llama.cpp failed while generating: {exc}") from exc
-        finally:
-            if owned and self._generation == generation:
-                self._owner = None
-                self._lock.release()
-
-    def _take_lock(self) -> None:
-        """Serialise requests. A stream left half-read in the same thread is cancelled, not waited for."""
-        me = threading.get_ident()
-        if not self._lock.acquire(timeout=0):
-            if getattr(self, "_owner", None) == me:
-                self._generation += 1  # the abandoned stream notices and stops
-            elif not self._lock.acquire(timeout=600):
-                raise BackendError("The runtime stayed busy for 10 minutes; another request holds it.")
-            else:
-                self._generation += 1
-                self._owner = me
-                return
-        else:
-            self._generation += 1
-        self._owner = me
 
     def _options(self, options: dict[str, Any]) -> dict[str, Any]:
         known = {
@@ -430,11 +405,12 @@ class LlamaCppRuntime:
         rq.check_text(prompt)
         opts = self._options(options)
         tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-        return Stream(self._generate(tokens, **opts))
+        return Stream(self._gate.guard(self._generate(tokens, **opts)))
 
     def complete(self, prompt: str, **options: Any) -> Result:
-        stream = self.complete_stream(prompt, **options)
-        stream.text()
+        stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
+        with self._gate.hold():
+            stream.text()
         assert stream.result is not None
         return stream.result
 
@@ -519,7 +495,7 @@ class LlamaCppRuntime:
                 else:
                     yield item
 
-        return Stream(run())
+        return Stream(self._gate.guard(run()))
 
     def chat(
         self,
@@ -532,7 +508,8 @@ class LlamaCppRuntime:
         """Reply to a conversation. With ``tools``: ``tool_choice="auto"`` lets the model decide;
         a tool name (or ``"required"``) forces a call whose arguments a grammar keeps valid."""
         stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
-        stream.text()
+        with self._gate.hold():  # the whole request: no other thread cancels it between two tokens
+            stream.text()
         assert stream.result is not None
         return stream.result
 
@@ -555,36 +532,36 @@ class LlamaCppRuntime:
 
             raise ContextOverflowError(len(prefix), longest, self.n_ctx)
         llm = self._llm
-        self._take_lock()
-        generation = self._generation
-        try:
-            llm.reset()
-            llm.eval(prefix)
-            first = self._last_logprobs()
-            scores = []
-            for toks in cont_tokens:
-                lp, total = first, 0.0
-                for i, tok in enumerate(toks):
-                    total += float(lp[tok])
-                    if i + 1 < len(toks):
-                        llm.eval([tok])
-                        lp = self._last_logprobs()
-                scores.append(total)
-                # rewind to the end of the prompt for the next continuation
-                if len(toks) > 1 and not llm._ctx.kv_cache_seq_rm(-1, len(prefix), -1):
-                    llm.reset()
-                    llm.eval(prefix)
-                llm.n_tokens = len(prefix)
-            llm.reset()  # the next generation must not trust these logits
-            return scores
-        except EdgeAgentsError:
-            raise
-        except Exception as exc:
-            raise BackendError(f"llama.cpp failed while scoring: {exc}") from exc
-        finally:
-            if self._generation == generation:
-                self._owner = None
-                self._lock.release()
+        with self._gate.hold():
+            try:
+                return self._score(llm, prefix, cont_tokens)
+            except EdgeAgentsError:
+                raise
+            except Exception as exc:
+                raise BackendError(f"llama.cpp failed while scoring: {exc}") from exc
+
+    def _score(self, llm: Any, prefix: list[int], cont_tokens: list[list[int]]) -> list[float]:
+        self._gate.check()
+        llm.reset()
+        llm.eval(prefix)
+        first = self._last_logprobs()
+        scores = []
+        for toks in cont_tokens:
+            lp, total = first, 0.0
+            for i, tok in enumerate(toks):
+                total += float(lp[tok])
+                if i + 1 < len(toks):
+                    self._gate.check()
+                    llm.eval([tok])
+                    lp = self._last_logprobs()
+            scores.append(total)
+            # rewind to the end of the prompt for the next continuation
+            if len(toks) > 1 and not llm._ctx.kv_cache_seq_rm(-1, len(prefix), -1):
+                llm.reset()
+                llm.eval(prefix)
+            llm.n_tokens = len(prefix)
+        llm.reset()  # the next generation must not trust these logits
+        return scores
 
     # ------------------------------------------------------------------ lifecycle
     def health(self) -> Health:
@@ -619,10 +596,13 @@ class LlamaCppRuntime:
         )
 
     def close(self) -> None:
-        """Free the model. Safe to call twice; later requests raise :class:`RuntimeClosedError`."""
-        if not self._closed:
-            self._closed = True
-            self._llm.close()
+        """Free the model, from any thread. Safe to call twice.
+
+        A generation running in another thread stops at its next token with :class:`RuntimeClosedError`
+        and is waited for; every pending stream raises ``RuntimeClosedError`` on its next read.
+        """
+        self._closed = True
+        self._gate.close(self._llm.close)  # waits for a generation in another thread to stop first
 
     def __enter__(self) -> "LlamaCppRuntime":
         return self

@@ -61,8 +61,11 @@ class OllamaRuntime:
         self.model = model
         self._closed = False
 
-    def _check_open(self) -> None:
+    def _check_open(self, parts: Any = None) -> None:
+        """Raise :class:`RuntimeClosedError` after close(); a pending stream's response ``parts`` are closed first."""
         if self._closed:
+            if parts is not None:
+                parts.close()
             raise RuntimeClosedError("This ollama runtime was closed.")
 
     def _options(self, options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -90,10 +93,13 @@ class OllamaRuntime:
         manager = self.manager
 
         def run() -> Iterator[StreamChunk | Result]:
+            self._check_open()
             watch = Stopwatch()
             text, last, calls = "", None, []
             try:
-                for part in call():
+                parts = call()
+                for part in parts:
+                    self._check_open(parts)
                     last = part
                     msg = getattr(part, "message", None)
                     piece = (msg.content if msg is not None else part.response) or ""
@@ -105,6 +111,8 @@ class OllamaRuntime:
                         text += piece
                         yield StreamChunk(piece)
             except Exception as exc:
+                if self._closed and not isinstance(exc, RuntimeClosedError):  # close() shut the connection
+                    raise RuntimeClosedError("This ollama runtime was closed.") from None
                 raise manager._translate(exc, self.model) from exc
             if last is None or not last.done:
                 from edgeagents.errors import BackendError

@@ -23,7 +23,6 @@ Two facts of ONNX Runtime GenAI with this model, handled here:
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -60,6 +59,7 @@ from edgeagents.runtimes.chat_template import (
     escape_markers,
     render_chat,
 )
+from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.toolcalls import parse_tool_calls
 from edgeagents.settings import load_settings
 
@@ -126,7 +126,7 @@ class OnnxGenAIRuntime:
                                     hint="Rebuild it: `edgeagents models build --only onnx --force`.") from None
         end_ids = list(self._tokenizer.encode(END))
         self._eog = {EOS_ID} | ({end_ids[0]} if len(end_ids) == 1 else set())
-        self._lock = threading.Lock()
+        self._gate = ModelGate(self.name)
         self._closed = False
 
     # ------------------------------------------------------------------ helpers
@@ -208,27 +208,30 @@ class OnnxGenAIRuntime:
 
             raise ContextOverflowError(len(tokens), max_tokens, self.n_ctx)
         stop = opts["stop"]
-        if not self._lock.acquire(timeout=600):
-            raise BackendError("The runtime stayed busy for 10 minutes; another request holds it.")
+        # The native generator and decoder live only here: a newer request or close() that cancels this
+        # stream clears them, so nothing native outlives the model.
+        native: dict[str, Any] = {}
         try:
             watch = Stopwatch()
-            generator = self._og.Generator(self._model, self._params(len(tokens), opts))
-            generator.append_tokens(np.asarray(tokens, dtype=np.int32))
-            decoder = self._tokenizer.create_stream()
+            native["generator"] = self._og.Generator(self._model, self._params(len(tokens), opts))
+            native["decoder"] = self._tokenizer.create_stream()
+            self._gate.on_cancel(native.clear)
+            native["generator"].append_tokens(np.asarray(tokens, dtype=np.int32))
             out: list[int] = []
             text, emitted, finish = "", 0, "length"
             hold = max((len(s) for s in stop), default=0)
             if prefix_text:
                 yield StreamChunk(prefix_text)
-            while not generator.is_done():
-                generator.generate_next_token()
-                token = int(generator.get_next_tokens()[0])
+            while not native["generator"].is_done():
+                self._gate.check()
+                native["generator"].generate_next_token()
+                token = int(native["generator"].get_next_tokens()[0])
                 watch.mark_token()
                 if token in self._eog:
                     finish = "stop"
                     break
                 out.append(token)
-                text += decoder.decode(token)
+                text += native["decoder"].decode(token)
                 hit = next((s for s in stop if s in text), None)
                 if hit is not None:
                     text = text[: text.index(hit) + (len(hit) if hit in keep_stop else 0)]
@@ -240,7 +243,7 @@ class OnnxGenAIRuntime:
                 if safe > emitted:
                     yield StreamChunk(text[emitted:safe])
                     emitted = safe
-            del generator
+            native.clear()
             if emitted < len(text):
                 yield StreamChunk(text[emitted:])
             yield Result(text=prefix_text + text, finish_reason=finish,  # type: ignore[arg-type]
@@ -250,19 +253,18 @@ class OnnxGenAIRuntime:
             raise
         except Exception as exc:
             raise BackendError(f"ONNX Runtime GenAI failed while generating: {exc}") from exc
-        finally:
-            self._lock.release()
 
     def complete_stream(self, prompt: str, **options: Any) -> Stream:
         """Continue ``prompt``. Options: max_tokens (256), temperature (0 = greedy), top_p, top_k, seed, stop."""
         self._check_open()
         rq.check_text(prompt)
         opts = self._options(options)
-        return Stream(self._generate(self.tokenize(prompt), opts))
+        return Stream(self._gate.guard(self._generate(self.tokenize(prompt), opts)))
 
     def complete(self, prompt: str, **options: Any) -> Result:
-        stream = self.complete_stream(prompt, **options)
-        stream.text()
+        stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
+        with self._gate.hold():
+            stream.text()
         assert stream.result is not None
         return stream.result
 
@@ -295,12 +297,13 @@ class OnnxGenAIRuntime:
                         item = replace(item, text=text, tool_calls=tuple(calls), finish_reason="tool_calls")
                 yield item
 
-        return Stream(run())
+        return Stream(self._gate.guard(run()))
 
     def chat(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] | None = None,
              tool_choice: ToolChoice = "auto", **options: Any) -> Result:
         stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
-        stream.text()
+        with self._gate.hold():  # the whole request: no other thread cancels it between two tokens
+            stream.text()
         assert stream.result is not None
         return stream.result
 
@@ -323,20 +326,24 @@ class OnnxGenAIRuntime:
 
             raise ContextOverflowError(len(prefix), longest, self.n_ctx)
         opts = {"max_tokens": longest + 1, "temperature": 0.0, "repeat_penalty": 1.0, "seed": None}
-        with self._lock:
+        with self._gate.hold():
             try:
                 scores = []
                 for toks in conts:
+                    self._gate.check()
                     generator = self._og.Generator(self._model, self._params(len(prefix), opts))
                     generator.append_tokens(np.asarray(prefix, dtype=np.int32))
                     total = 0.0
                     for i, tok in enumerate(toks):
                         total += float(self._last_logprobs(generator)[tok])
                         if i + 1 < len(toks):
+                            self._gate.check()
                             generator.append_tokens(np.asarray([tok], dtype=np.int32))
                     scores.append(total)
                     del generator
                 return scores
+            except EdgeAgentsError:
+                raise
             except Exception as exc:
                 raise BackendError(f"ONNX Runtime GenAI failed while scoring: {exc}") from exc
 
@@ -363,11 +370,17 @@ class OnnxGenAIRuntime:
         )
 
     def close(self) -> None:
-        """Free the model. Safe to call twice; later requests raise :class:`RuntimeClosedError`."""
-        if not self._closed:
-            self._closed = True
-            del self._tokenizer
-            del self._model
+        """Free the model, from any thread. Safe to call twice.
+
+        A generation running in another thread stops at its next token with :class:`RuntimeClosedError`
+        and is waited for; every pending stream raises ``RuntimeClosedError`` on its next read.
+        """
+        self._closed = True
+        self._gate.close(self._free)
+
+    def _free(self) -> None:
+        del self._tokenizer
+        del self._model
 
     def __enter__(self) -> "OnnxGenAIRuntime":
         return self

@@ -88,6 +88,8 @@ class OpenAICompatRuntime:
         o = self._openai
         if isinstance(exc, EdgeAgentsError):
             return exc
+        if self._closed:  # close() shut the connections under a pending stream
+            return RuntimeClosedError(f"This {self.name} runtime was closed.")
         if isinstance(exc, o.APITimeoutError):
             return RuntimeUnavailableError(
                 f"{self.base_url} did not answer within {self.timeout:.0f} s.", hint="Is the server busy or stuck?"
@@ -131,8 +133,11 @@ class OpenAICompatRuntime:
             return self._cut_off(n_chunks)
         return self._translate(exc)
 
-    def _check_open(self) -> None:
+    def _check_open(self, response: Any = None) -> None:
+        """Raise :class:`RuntimeClosedError` after close(); a pending stream's ``response`` is closed first."""
         if self._closed:
+            if response is not None:
+                response.close()
             raise RuntimeClosedError(f"This {self.name} runtime was closed.")
 
     # --------------------------------------------------------------- requests
@@ -191,6 +196,7 @@ class OpenAICompatRuntime:
             )
 
         def run() -> Iterator[StreamChunk | Result]:
+            self._check_open()
             watch = Stopwatch()
             text, finish, usage, n = "", None, None, 0
             pieces: dict[int, dict[str, str]] = {}
@@ -200,6 +206,7 @@ class OpenAICompatRuntime:
                     messages=msgs, stream=True, stream_options={"include_usage": True}, **params
                 )
                 for chunk in stream:
+                    self._check_open(stream)
                     if chunk.usage is not None:
                         usage = chunk.usage
                     if not chunk.choices:
@@ -247,12 +254,14 @@ class OpenAICompatRuntime:
         params.pop("response_format", None)
 
         def run() -> Iterator[StreamChunk | Result]:
+            self._check_open()
             watch = Stopwatch()
             text, finish, usage, n = "", None, None, 0
             stream = None
             try:
                 stream = self._client.completions.create(prompt=prompt, stream=True, **params)
                 for chunk in stream:
+                    self._check_open(stream)
                     if getattr(chunk, "usage", None) is not None:
                         usage = chunk.usage
                     if not chunk.choices:
