@@ -313,7 +313,10 @@ def test_onnx_genai_auto_calls_reject_duplicate_keys(tools):
     from edgeagents.runtimes.onnx_genai import OnnxGenAIRuntime
 
     rt = object.__new__(OnnxGenAIRuntime)  # no model: generation is replaced by a canned reply
+    from edgeagents.runtimes.gate import ModelGate
+
     rt._closed = False
+    rt._gate = ModelGate("onnx-genai")
     rt._segments_to_tokens = lambda segments: [2]
     rt._generate = lambda tokens, opts, **kw: iter([_reply(SMUGGLED_REPLY)])
     with pytest.raises(ToolCallError, match="'name' twice"):

@@ -125,6 +125,9 @@ class LlamaCppServer:
             "--n_threads", str(self.n_threads),
             "--n_threads_batch", str(self.n_threads),
             "--chat_format", self.chat_format,
+            # queue concurrent requests like a production server; by default llama-cpp-python cuts the
+            # running stream short (without a finish_reason) whenever a new request arrives
+            "--interrupt_requests", "False",
         ]
         if self.spec.adapter_path:
             cmd += ["--lora_path", str(self.spec.adapter_path)]

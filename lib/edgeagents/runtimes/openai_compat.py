@@ -124,10 +124,13 @@ class OpenAICompatRuntime:
     def _check_finished(self, finish: str | None, n_chunks: int) -> None:
         """A stream that ends without a finish_reason was cut off: it must never pass for a whole answer."""
         if finish is None:
+            self._check_open()  # a stream cut short by close() is a closed runtime, not a failed server
             raise self._cut_off(n_chunks)
 
     def _stream_error(self, exc: Exception, answering: bool, n_chunks: int) -> EdgeAgentsError:
         """A connection lost after the server began its answer is a cut-off stream, not a server never reached."""
+        if self._closed:
+            return RuntimeClosedError(f"This {self.name} runtime was closed while the stream was being read.")
         o = self._openai
         if answering and isinstance(exc, o.APIConnectionError) and not isinstance(exc, o.APITimeoutError):
             return self._cut_off(n_chunks)
