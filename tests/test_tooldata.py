@@ -1,4 +1,7 @@
-"""General tool-calling data (models/finetune/tooldata.py). Fast: no model is loaded."""
+"""General tool-calling data (models/finetune/tooldata.py), the unseen-tool held-out set and its scorer.
+
+Fast: no model is loaded except by the one smoke test at the end.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import pytest
 from edgeagents.errors import InvalidRequestError
 from edgeagents.models.finetune import tooldata
 from edgeagents.models.finetune.data import DEFAULT_MIX, GENERAL_TOOLS_MIX, generate
+from edgeagents.models.finetune.unseen import (FAILURES, UnseenReport, evaluate_unseen, format_unseen_table,
+                                               load_unseen, score_unseen_reply)
 from edgeagents.runtimes.chat_template import format_tool_call, render_chat_text
 from edgeagents.runtimes.toolcalls import schema_errors
 
@@ -114,3 +119,160 @@ def test_unknown_family_is_a_typed_error():
         tooldata.build("gen_everything", random.Random(0))
     with pytest.raises(InvalidRequestError):
         generate(10, mix={"gen_everything": 1.0})
+
+
+# ------------------------------------------------------------------ the held-out set
+def test_heldout_file_shape():
+    items = load_unseen()
+    assert len(items) >= 200 and len({i["id"] for i in items}) == len(items)
+    kinds = [i["kind"] for i in items]
+    assert min(kinds.count(k) for k in ("single", "choose", "none")) >= 50
+    for item in items:
+        assert all(t["type"] == "function" and {"name", "description", "parameters"} <= set(t["function"])
+                   for t in item["tools"])
+        if item["kind"] == "single":
+            assert len(item["tools"]) == 1
+        if item["kind"] == "choose":
+            assert len(item["tools"]) >= 2
+        if item["expect"]["tool"] is not None:
+            spec = next(t["function"] for t in item["tools"] if t["function"]["name"] == item["expect"]["tool"])
+            assert schema_errors(spec["parameters"], item["expect"]["arguments"]) == [], item["id"]
+            assert score_unseen_reply(item, format_tool_call(item["expect"]["tool"], item["expect"]["arguments"]))["ok"]
+        else:
+            assert item["tools"] and all(t["function"]["name"] for t in item["tools"])
+
+
+def test_heldout_is_disjoint_from_the_generator():
+    """No held-out tool name, parameter-name set, description or user message comes out of the generator."""
+    gen_names, gen_params, gen_desc, gen_users = set(), set(), set(), set()
+
+    def add_tool(fn):
+        gen_names.add(fn["name"])
+        gen_params.add(frozenset(fn["parameters"]["properties"]))
+        gen_desc.add(fn["description"])
+        for p in fn["parameters"]["properties"].values():
+            gen_desc.add(p.get("description", ""))
+
+    for tool in tooldata.CATALOG:
+        add_tool(tool.spec["function"])
+    for seed in range(4):
+        for ex in generate(1000, seed=seed, mix={**GENERAL_TOOLS_MIX, **GEN_ONLY}):
+            for t in ex.tools or []:
+                add_tool(t["function"])
+            gen_users.update(m["content"].strip().casefold() for m in ex.messages if m["role"] == "user")
+    held = load_unseen()
+    for item in held:
+        for t in item["tools"]:
+            fn = t["function"]
+            assert fn["name"] not in gen_names
+            assert frozenset(fn["parameters"]["properties"]) not in gen_params
+            assert fn["description"] not in gen_desc
+            assert not {p.get("description", "") for p in fn["parameters"]["properties"].values()} & gen_desc
+        for m in item["messages"]:
+            assert m["content"].strip().casefold() not in gen_users
+    held_domain_words = {"telescope", "chess", "plumber", "museum", "pharmacy", "parking", "library", "vet", "cinema",
+                         "fishing", "meter", "container", "recipe", "tax", "bicycle", "compost", "seed"}
+    assert not held_domain_words & {w for n in gen_names for w in n.split("_")}
+
+
+# ------------------------------------------------------------------ the scorer
+ITEM = {
+    "id": "t1", "kind": "single", "messages": [{"role": "user", "content": "Send a crate of 4.5 kg to 12 Rose Lane, Ayr."}],
+    "tools": [{"type": "function", "function": {
+        "name": "send_crate", "description": "Send a crate.",
+        "parameters": {"type": "object", "required": ["weight_kg", "dest", "labels"], "properties": {
+            "weight_kg": {"type": "number"}, "pieces": {"type": "integer", "default": 1},
+            "fragile": {"type": "boolean", "default": False}, "labels": {"type": "array", "items": {"type": "string"}},
+            "dest": {"type": "object", "required": ["street", "town"],
+                     "properties": {"street": {"type": "string"}, "town": {"type": "string"}}}}}}},
+              {"type": "function", "function": {"name": "track_crate", "description": "Track a crate.",
+                                                "parameters": {"type": "object", "properties": {}}}}],
+    "expect": {"tool": "send_crate", "arguments": {"weight_kg": 4.5, "labels": ["up", "dry"],
+                                                   "dest": {"street": "12 Rose Lane", "town": "Ayr"}}},
+}
+GOOD = {"weight_kg": 4.5, "labels": ["up", "dry"], "dest": {"street": "12 Rose Lane", "town": "Ayr"}}
+
+
+@pytest.mark.parametrize("args,ok,failure", [
+    (GOOD, True, None),
+    ({**GOOD, "weight_kg": "4.5"}, True, None),  # numeric equal when both parse as numbers
+    ({**GOOD, "dest": {"street": " 12 rose lane", "town": "AYR"}}, True, None),  # strings: case and spaces
+    ({**GOOD, "pieces": 1, "fragile": False}, True, None),  # optional, at its default
+    ({**GOOD, "fragile": True}, False, "wrong_value"),  # optional the request never set
+    ({**GOOD, "fragile": "no"}, False, "wrong_type"),
+    ({**GOOD, "labels": "up, dry"}, False, "wrong_type"),
+    ({**GOOD, "labels": ["dry", "up"]}, False, "wrong_value"),  # arrays element by element
+    ({**GOOD, "weight_kg": "heavy"}, False, "wrong_type"),
+    ({**GOOD, "weight_kg": 5}, False, "wrong_value"),
+    ({**GOOD, "dest": {"street": "12 Rose Lane"}}, False, "missing_required"),  # nested, recursively
+    ({"weight_kg": 4.5, "labels": ["up", "dry"]}, False, "missing_required"),
+    ({**GOOD, "colour": "red"}, False, "unknown_argument"),
+    ({**GOOD, "dest": {**GOOD["dest"], "floor": 2}}, False, "unknown_argument"),
+])
+def test_scorer_compares_arguments_structurally(args, ok, failure):
+    got = score_unseen_reply(ITEM, format_tool_call("send_crate", args))
+    assert (got["ok"], got["failure"], got["right_tool"]) == (ok, failure, True)
+
+
+def test_scorer_call_level_failures():
+    assert score_unseen_reply(ITEM, "I will send it.")["failure"] == "no_call"
+    assert score_unseen_reply(ITEM, '<tool_call>{"name": "send_crate", "arguments": {')["failure"] == "invalid_json"
+    wrong = score_unseen_reply(ITEM, format_tool_call("track_crate", {}))
+    assert (wrong["ok"], wrong["right_tool"], wrong["failure"]) == (False, False, "wrong_name")
+    none = {**ITEM, "kind": "none", "expect": {"tool": None}}
+    assert score_unseen_reply(none, "No tool fits; sorry.") == {"ok": True, "right_tool": True, "failure": None}
+    assert score_unseen_reply(none, format_tool_call("track_crate", {}))["failure"] == "extra_call"
+
+
+def test_bad_items_and_models_are_typed_errors(tmp_path):
+    with pytest.raises(InvalidRequestError):
+        score_unseen_reply({**ITEM, "kind": "maybe"}, "")
+    with pytest.raises(InvalidRequestError):
+        score_unseen_reply({**ITEM, "expect": {"tool": "not_offered", "arguments": {}}}, "")
+    with pytest.raises(InvalidRequestError):
+        score_unseen_reply({"id": "x"}, "")
+    with pytest.raises(InvalidRequestError):
+        evaluate_unseen(object())
+    with pytest.raises(InvalidRequestError):
+        evaluate_unseen(_Echo([]), [])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    with pytest.raises(InvalidRequestError):
+        load_unseen(bad)
+    with pytest.raises(InvalidRequestError):
+        load_unseen(tmp_path / "missing.jsonl")
+
+
+class _Echo:
+    """A backend that answers every item with its expected call (and wrongly calls on none items)."""
+
+    def __init__(self, items):
+        self.by_text = {i["messages"][0]["content"]: i for i in items}
+
+    def reply(self, messages, tools):
+        item = self.by_text[messages[0]["content"]]
+        if item["expect"]["tool"] is None:
+            return format_tool_call(item["tools"][0]["function"]["name"], {})
+        return format_tool_call(item["expect"]["tool"], item["expect"]["arguments"])
+
+    def score(self, prompt, continuations):  # pragma: no cover - not used
+        return [0.0] * len(continuations)
+
+
+def test_report_rates_and_failure_table():
+    items = load_unseen()
+    report = evaluate_unseen(_Echo(items), items, label="echo")
+    m = report.metrics()
+    assert m["single_exact"] == m["choose_exact"] == m["choose_right_tool"] == 1.0 and m["none_no_call"] == 0.0
+    assert report.failures()["extra_call"] == sum(i["kind"] == "none" for i in items)
+    table = format_unseen_table([report, UnseenReport("empty")])
+    assert "none_no_call" in table and "extra_call" in table
+    assert set(report.failures()) == set(FAILURES)
+
+
+def test_smoke_one_item_on_the_real_model(runtime):
+    item = next(i for i in load_unseen() if i["kind"] == "single")
+    report = evaluate_unseen(runtime, [item], label="base", max_tokens=48)
+    row = report.rows[0]
+    assert row["id"] == item["id"] and (row["failure"] is None) == row["ok"]
+    assert row["failure"] in (None, *FAILURES)
