@@ -240,7 +240,7 @@ def format_unseen_table(reports: Sequence[UnseenReport]) -> str:
     lines = [f"{'unseen tools':20s}" + "".join(f"{r.label[:18]:>20s}" for r in reports)]
     for metric in METRICS:
         lines.append(f"{metric:20s}" + "".join(
-            f"{r.counts()[metric][0]:>7d}/{r.counts()[metric][1]:<4d}{r.metrics()[metric]:>6.0%}   " for r in reports))
+            f"{r.counts()[metric][0]:>9d}/{r.counts()[metric][1]:<4d}{r.metrics()[metric]:>5.0%} " for r in reports))
     lines.append("failures")
     for failure in FAILURES:
         lines.append(f"  {failure:18s}" + "".join(f"{r.failures()[failure]:>20d}" for r in reports))
