@@ -166,6 +166,7 @@ def test_heldout_is_disjoint_from_the_generator():
             fn = t["function"]
             assert fn["name"] not in gen_names
             assert frozenset(fn["parameters"]["properties"]) not in gen_params
+            assert not set(fn["parameters"]["properties"]) & set().union(*gen_params)  # not even one name
             assert fn["description"] not in gen_desc
             assert not {p.get("description", "") for p in fn["parameters"]["properties"].values()} & gen_desc
         for m in item["messages"]:
