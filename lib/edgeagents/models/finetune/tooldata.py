@@ -216,11 +216,15 @@ DOMAINS: list[Domain] = [
         choice("plan", "the membership plan", ["monthly", "quarterly", "yearly"], ["on the {v} plan", "{v} plan"], default="monthly"),
         flag("with_trainer", "whether a personal trainer joins", ["with a personal trainer"], ["without a trainer"]),
     ]),
-    Domain("music", [("playlist", "playlist", "PL"), ("concert_ticket", "concert ticket", "CT")], [
+    Domain("playlists", [("playlist", "playlist", "PL")], [
         text("playlist_title", "the playlist title", ["Road Trip", "Morning Run", "Focus Beats", "Rainy Sunday", "Party Mix"],
              ['called "{v}"', 'named "{v}"']),
         many("genres", "the genres", ["jazz", "rock", "hip hop", "folk", "techno", "classical"], ["with {v}", "genres {v}"]),
         flag("public", "whether others can see it", ["public", "shared with everyone"], ["private", "just for me"]),
+        count("track_count", "how many tracks", 10, 80, ["with {v} tracks", "{v} songs long"]),
+        day("release_after", "the earliest release date of the songs", ["with songs released after {v}"]),
+    ]),
+    Domain("concerts", [("concert_ticket", "concert ticket", "CT")], [
         text("artist", "the artist", ["The Lumineers", "Norah Jones", "Daft Punk", "Adele", "Coldplay"], ["by {v}", "for {v}"]),
         count("tickets", "how many tickets", 2, 8, ["{v} tickets", "for {v} people"], default=1),
         choice("seat_zone", "the seating zone", ["standing", "balcony", "front stalls", "box"], ["in the {v}", "zone {v}"]),
