@@ -3,7 +3,7 @@
 The course's own data (:mod:`edgeagents.models.finetune.data`) teaches eight business tools by
 heart. This module teaches the *skill*: read a tool list the model has never seen, pick the tool
 that fits (or none), and fill its arguments from the request. Tools are built compositionally,
-domain × object × action × parameters, so there are hundreds of distinct names and schemas:
+domain × action × parameters, so there are hundreds of distinct names and schemas:
 
 - parameter types: string, integer, number, boolean, enum, array of strings, nested object;
 - optional parameters, most with a ``default``: a call leaves them out unless the request sets them;
@@ -187,17 +187,17 @@ def note(name: str, ask: str, pool: list[str]) -> Param:
 
 @dataclass(frozen=True)
 class Domain:
-    """One everyday domain: the objects it books or tracks and the parameters its tools draw from."""
+    """One everyday domain: the thing it books or tracks and the parameters its tools draw from."""
 
     name: str
-    objects: list[tuple[str, str, str]]  # (snake name, words, id prefix)
+    thing: tuple[str, str, str]  # (snake name, words, id prefix)
     params: list[Param] = field(default_factory=list)
 
 
 CITY_POOL = ["Leeds", "Bristol", "York", "Bath", "Derby", "Exeter", "Chester", "Norwich", "Oxford", "Brighton"]
 
 DOMAINS: list[Domain] = [
-    Domain("hotel", [("hotel_room", "hotel room", "HR")], [
+    Domain("hotel", ("hotel_room", "hotel room", "HR"), [
         person("guest_name", "the guest's full name", ["for {v}", "under the name {v}"]),
         day("check_in_date", "the check-in date", ["from {v}", "checking in on {v}"]),
         count("nights", "how many nights", 2, 14, ["for {v} nights", "{v} nights"]),
@@ -207,16 +207,23 @@ DOMAINS: list[Domain] = [
         many("extras", "extra services", ["late checkout", "parking", "airport shuttle", "baby cot"], ["with {v}"]),
         text("city", "the city", CITY_POOL, ["in {v}"]),
     ]),
-    Domain("fitness", [("gym_class", "gym class", "GC"), ("gym_membership", "gym membership", "GM")], [
+    Domain("gym_classes", ("gym_class", "gym class", "GC"), [
         person("member_name", "the member's name", ["for {v}", "member {v}"]),
         day("class_date", "the date", ["on {v}"]),
         clock("start_time", "the start time", ["at {v}", "starting {v}"]),
         choice("class_type", "the kind of class", ["spinning", "pilates", "boxing", "hiit", "zumba"], ["{v}", "a {v} session"]),
         minutes("duration_minutes", "how long it lasts", ["for {v}", "lasting {v}"]),
-        choice("plan", "the membership plan", ["monthly", "quarterly", "yearly"], ["on the {v} plan", "{v} plan"], default="monthly"),
         flag("with_trainer", "whether a personal trainer joins", ["with a personal trainer"], ["without a trainer"]),
     ]),
-    Domain("playlists", [("playlist", "playlist", "PL")], [
+    Domain("gym_memberships", ("gym_membership", "gym membership", "GM"), [
+        person("applicant_name", "the new member's name", ["for {v}", "in the name of {v}"]),
+        choice("plan", "the membership plan", ["monthly", "quarterly", "yearly"], ["on the {v} plan", "{v} plan"], default="monthly"),
+        day("membership_start", "the first day of the membership", ["starting {v}", "from {v}"]),
+        flag("pool_access", "whether the pool is included", ["with pool access"], ["no pool"]),
+        many("gym_sites", "the gyms it covers", PLACES[:5], ["valid at {v}", "for the {v} gyms"]),
+        contact(),
+    ]),
+    Domain("playlists", ("playlist", "playlist", "PL"), [
         text("playlist_title", "the playlist title", ["Road Trip", "Morning Run", "Focus Beats", "Rainy Sunday", "Party Mix"],
              ['called "{v}"', 'named "{v}"']),
         many("genres", "the genres", ["jazz", "rock", "hip hop", "folk", "techno", "classical"], ["with {v}", "genres {v}"]),
@@ -224,13 +231,13 @@ DOMAINS: list[Domain] = [
         count("track_count", "how many tracks", 10, 80, ["with {v} tracks", "{v} songs long"]),
         day("release_after", "the earliest release date of the songs", ["with songs released after {v}"]),
     ]),
-    Domain("concerts", [("concert_ticket", "concert ticket", "CT")], [
+    Domain("concerts", ("concert_ticket", "concert ticket", "CT"), [
         text("artist", "the artist", ["The Lumineers", "Norah Jones", "Daft Punk", "Adele", "Coldplay"], ["by {v}", "for {v}"]),
         count("tickets", "how many tickets", 2, 8, ["{v} tickets", "for {v} people"], default=1),
         choice("seat_zone", "the seating zone", ["standing", "balcony", "front stalls", "box"], ["in the {v}", "zone {v}"]),
         day("show_date", "the concert date", ["on {v}", "for the show on {v}"]),
     ]),
-    Domain("car_workshop", [("car_service", "car service", "CS")], [
+    Domain("car_workshop", ("car_service", "car service", "CS"), [
         text("licence_plate", "the licence plate", ["AB12 CDE", "KX70 LMN", "YR19 PQS", "LD68 TUV"], ["for plate {v}", "car {v}"]),
         day("service_date", "the service date", ["on {v}"]),
         choice("service_type", "the service type", ["oil change", "full service", "tyre swap", "brake check"], ["a {v}", "for a {v}"]),
@@ -238,14 +245,14 @@ DOMAINS: list[Domain] = [
         flag("courtesy_car", "whether a courtesy car is needed", ["with a courtesy car", "I need a loan car"], ["no courtesy car needed"]),
         contact(),
     ]),
-    Domain("dentist", [("dental_appointment", "dental appointment", "DA")], [
+    Domain("dentist", ("dental_appointment", "dental appointment", "DA"), [
         person("patient_name", "the patient's name", ["for {v}", "patient {v}"]),
         day("appointment_date", "the appointment date", ["on {v}"]),
         clock("appointment_time", "the appointment time", ["at {v}"]),
         choice("treatment", "the treatment", ["check-up", "cleaning", "filling", "whitening"], ["for a {v}", "a {v}"]),
         flag("first_visit", "whether it is the first visit", ["it is my first visit"], ["I have been there before"]),
     ]),
-    Domain("flights", [("flight", "flight", "FL")], [
+    Domain("flights", ("flight", "flight", "FL"), [
         text("origin", "the departure city", ["Madrid", "Oslo", "Athens", "Dublin", "Vienna", "Lisbon"], ["from {v}"]),
         text("destination", "the arrival city", ["Rome", "Prague", "Helsinki", "Zurich", "Krakow", "Nice"], ["to {v}"]),
         day("departure_date", "the departure date", ["on {v}", "leaving {v}"]),
@@ -255,7 +262,7 @@ DOMAINS: list[Domain] = [
         flag("direct_only", "whether only direct flights count", ["direct only", "no stopovers"], ["stopovers are fine"]),
         amount("baggage_kg", "the checked baggage weight in kg", 10, 32, ["with {v} kg of luggage", "{v} kg bag"], 1),
     ]),
-    Domain("rail", [("train_ticket", "train ticket", "TT")], [
+    Domain("rail", ("train_ticket", "train ticket", "TT"), [
         text("from_station", "the departure station", ["Leeds", "York", "Derby", "Bath"], ["from {v}"]),
         text("to_station", "the arrival station", ["Norwich", "Oxford", "Brighton", "Chester"], ["to {v}"]),
         day("travel_date", "the travel date", ["on {v}"]),
@@ -263,16 +270,22 @@ DOMAINS: list[Domain] = [
         flag("return_trip", "whether it is a return ticket", ["return", "there and back"], ["one way", "single journey"]),
         choice("railcard", "the discount card", ["none", "youth", "senior", "family"], ["with a {v} railcard"], default="none"),
     ]),
-    Domain("banking", [("bank_transfer", "bank transfer", "BT"), ("savings_account", "savings account", "SA")], [
+    Domain("transfers", ("bank_transfer", "bank transfer", "BT"), [
         text("iban", "the recipient's IBAN", ["DE44 5001 0517 5407 3249 31", "FR76 3000 6000 0112 3456 7890 189",
                                                 "NL91 ABNA 0417 1643 00"], ["to IBAN {v}", "to account {v}"]),
         amount("amount_eur", "the amount in euros", 5, 2500, ["{v} euros", "€{v}", "EUR {v}"], 2),
         day("execution_date", "the date to send it", ["on {v}", "scheduled for {v}"]),
         note("reference_text", "the payment reference", ["rent March", "invoice 4471", "birthday gift", "shared dinner"]),
         flag("instant", "whether it is sent instantly", ["as an instant transfer"], ["standard speed is fine"]),
-        person("holder_name", "the account holder's name", ["for {v}", "in the name of {v}"]),
     ]),
-    Domain("insurance", [("insurance_claim", "insurance claim", "IC")], [
+    Domain("savings", ("savings_account", "savings account", "SA"), [
+        person("holder_name", "the account holder's name", ["for {v}", "in the name of {v}"]),
+        amount("opening_deposit_eur", "the first deposit in euros", 50, 20000, ["with {v} euros", "opening with €{v}"], 2),
+        amount("monthly_saving_eur", "the monthly saving in euros", 10, 900, ["saving {v} euros a month", "€{v} per month"], 0),
+        choice("term", "how long the money is fixed", ["flexible", "1 year", "3 years"], ["fixed for {v}", "term {v}"], default="flexible"),
+        day("opening_date", "the opening date", ["opened on {v}", "from {v}"]),
+    ]),
+    Domain("insurance", ("insurance_claim", "insurance claim", "IC"), [
         person("policy_holder", "the policy holder's name", ["for {v}", "policy holder {v}"]),
         day("incident_date", "the date of the incident", ["that happened on {v}", "from {v}"]),
         amount("damage_eur", "the estimated damage in euros", 50, 8000, ["about {v} euros of damage", "damage of €{v}"], 0),
@@ -281,7 +294,7 @@ DOMAINS: list[Domain] = [
         note("description", "what happened", ["the window broke in the storm", "my bike was taken from the shed",
                                               "a pipe burst in the kitchen"]),
     ]),
-    Domain("real_estate", [("apartment_viewing", "apartment viewing", "AV")], [
+    Domain("real_estate", ("apartment_viewing", "apartment viewing", "AV"), [
         text("listing_code", "the listing code", ["LX-1021", "LX-3307", "LX-5590", "LX-7742"], ["for listing {v}", "listing {v}"]),
         day("viewing_date", "the viewing date", ["on {v}"]),
         clock("viewing_time", "the viewing time", ["at {v}"]),
@@ -289,7 +302,7 @@ DOMAINS: list[Domain] = [
         amount("max_rent_eur", "the highest monthly rent in euros", 400, 3000, ["up to {v} euros a month", "under €{v} per month"], 0),
         flag("pets_allowed", "whether pets must be allowed", ["pets must be allowed"], ["no pets needed"]),
     ]),
-    Domain("restaurant", [("restaurant_table", "restaurant table", "RT")], [
+    Domain("restaurant", ("restaurant_table", "restaurant table", "RT"), [
         count("party_size", "how many people", 2, 12, ["for {v}", "for {v} people", "a party of {v}"]),
         day("reservation_date", "the date", ["on {v}"]),
         clock("reservation_time", "the time", ["at {v}"]),
@@ -297,49 +310,49 @@ DOMAINS: list[Domain] = [
         many("dietary_needs", "dietary needs", ["vegan", "gluten free", "nut allergy", "halal"], ["we need {v}", "dietary needs: {v}"]),
         person("booking_name", "the name for the booking", ["under {v}", "name {v}"]),
     ]),
-    Domain("taxi", [("taxi_ride", "taxi ride", "TX")], [
+    Domain("taxi", ("taxi_ride", "taxi ride", "TX"), [
         address("pickup", "where to pick you up"),
         text("dropoff", "where to go", ["the airport", "the central station", "the town hall", "the stadium"], ["to {v}"]),
         clock("pickup_time", "the pickup time", ["at {v}"]),
         count("riders", "the number of riders", 2, 6, ["for {v} riders", "{v} of us"], default=1),
         choice("vehicle", "the vehicle size", ["standard", "estate", "minivan"], ["a {v} car", "in a {v}"], default="standard"),
     ]),
-    Domain("florist", [("flower_delivery", "flower delivery", "FD")], [
+    Domain("florist", ("flower_delivery", "flower delivery", "FD"), [
         choice("bouquet", "the bouquet", ["roses", "tulips", "sunflowers", "lilies", "mixed seasonal"], ["of {v}", "a bunch of {v}"]),
         address("delivery_address", "the delivery address"),
         day("delivery_date", "the delivery date", ["on {v}", "for {v}"]),
         note("card_message", "the message on the card", ["Happy birthday, Mum!", "Get well soon", "Congratulations!", "Thank you"]),
         amount("budget_eur", "the budget in euros", 20, 150, ["around {v} euros", "budget €{v}"], 0),
     ]),
-    Domain("bakery", [("cake_order", "cake order", "CK")], [
+    Domain("bakery", ("cake_order", "cake order", "CK"), [
         choice("flavour", "the flavour", ["chocolate", "lemon", "carrot", "red velvet", "vanilla"], ["{v} flavour", "a {v} one"]),
         count("servings", "how many servings", 6, 40, ["for {v} people", "{v} servings"]),
         day("pickup_date", "the pickup date", ["for {v}", "to collect on {v}"]),
         note("inscription", "the writing on the cake", ["Happy 30th Sam", "Welcome home", "Well done Lily"]),
         many("toppings", "the toppings", ["berries", "sprinkles", "candles", "nuts"], ["topped with {v}"]),
     ]),
-    Domain("coworking", [("desk_booking", "desk booking", "DB")], [
+    Domain("coworking", ("desk_booking", "desk booking", "DB"), [
         day("desk_date", "the date", ["on {v}", "for {v}"]),
         choice("desk_kind", "the kind of desk", ["hot desk", "fixed desk", "private office"], ["a {v}", "as a {v}"]),
         count("seats", "how many seats", 2, 10, ["for {v} people", "{v} seats"], default=1),
         flag("monitor", "whether an extra monitor is needed", ["with a monitor"], ["no monitor needed"]),
         text("site", "the location", PLACES, ["at {v}", "in the {v} space"]),
     ]),
-    Domain("photo", [("photo_shoot", "photo shoot", "PS")], [
+    Domain("photo", ("photo_shoot", "photo shoot", "PS"), [
         choice("shoot_kind", "the kind of shoot", ["portrait", "family", "product", "wedding"], ["a {v} shoot", "for {v} photos"]),
         day("shoot_date", "the date", ["on {v}"]),
         minutes("session_minutes", "how long the session is", ["for {v}", "lasting {v}"]),
         count("edited_photos", "how many edited photos", 5, 60, ["with {v} edited photos", "{v} retouched pictures"], default=10),
         flag("outdoors", "whether it is outdoors", ["outdoors", "outside"], ["in the studio", "indoors"]),
     ]),
-    Domain("laundry", [("laundry_pickup", "laundry pickup", "LP")], [
+    Domain("laundry", ("laundry_pickup", "laundry pickup", "LP"), [
         address("pickup_address", "the pickup address"),
         amount("weight_kg", "the weight in kg", 2, 25, ["{v} kg of laundry", "about {v} kilos"], 1),
         many("services", "the services", ["wash", "dry", "iron", "fold"], ["for {v}", "services {v}"]),
         flag("express", "whether express service is wanted", ["express please", "same day"], ["normal speed"]),
         day("collect_date", "the pickup date", ["on {v}"]),
     ]),
-    Domain("cleaning", [("home_cleaning", "home cleaning", "HC")], [
+    Domain("cleaning", ("home_cleaning", "home cleaning", "HC"), [
         address("home_address", "the home address"),
         day("cleaning_date", "the date", ["on {v}"]),
         minutes("cleaning_minutes", "how long the cleaning lasts", ["for {v}"]),
@@ -347,21 +360,21 @@ DOMAINS: list[Domain] = [
         flag("bring_supplies", "whether the cleaner brings supplies", ["bring your own supplies"], ["we have supplies"], default=True),
         choice("frequency", "how often", ["once", "weekly", "fortnightly", "monthly"], ["{v}", "on a {v} basis"], default="once"),
     ]),
-    Domain("translation", [("translation_job", "translation job", "TJ")], [
+    Domain("translation", ("translation_job", "translation job", "TJ"), [
         choice("source_lang", "the source language", ["German", "French", "Polish", "Turkish", "Japanese"], ["from {v}"]),
         choice("target_lang", "the target language", ["English", "Spanish", "Dutch", "Italian"], ["into {v}"]),
         count("word_count", "the number of words", 200, 9000, ["{v} words", "about {v} words long"]),
         day("deadline", "the deadline", ["by {v}", "due {v}"]),
         flag("certified", "whether a certified translation is needed", ["it must be certified"], ["no certification needed"]),
     ]),
-    Domain("hr", [("leave_request", "leave request", "LR")], [
+    Domain("hr", ("leave_request", "leave request", "LR"), [
         person("employee_name", "the employee's name", ["for {v}", "for employee {v}"]),
         day("first_day", "the first day off", ["from {v}", "starting {v}"]),
         count("days", "how many working days", 2, 20, ["for {v} days", "{v} working days"]),
         choice("leave_type", "the kind of leave", ["annual", "sick", "parental", "unpaid"], ["{v} leave", "as {v} leave"]),
         flag("half_day", "whether it starts with a half day", ["starting with a half day"], ["full days only"]),
     ]),
-    Domain("moving", [("moving_van", "moving van", "MV")], [
+    Domain("moving", ("moving_van", "moving van", "MV"), [
         address("from_address", "the address to move from"),
         text("to_city", "the city to move to", CITY_POOL, ["moving to {v}", "to {v}"]),
         day("move_date", "the moving date", ["on {v}"]),
@@ -369,42 +382,42 @@ DOMAINS: list[Domain] = [
         count("helpers", "how many helpers", 2, 5, ["with {v} helpers", "{v} movers"], default=2),
         many("fragile_items", "the fragile items", ["piano", "mirror", "glass table", "aquarium", "artwork"], ["including {v}"]),
     ]),
-    Domain("camping", [("campsite_pitch", "campsite pitch", "CP")], [
+    Domain("camping", ("campsite_pitch", "campsite pitch", "CP"), [
         day("arrival_date", "the arrival date", ["arriving {v}", "from {v}"]),
         count("stay_nights", "how many nights", 2, 10, ["for {v} nights"]),
         choice("pitch_kind", "the kind of pitch", ["tent", "caravan", "campervan"], ["for a {v}", "a {v} pitch"]),
         flag("electric_hookup", "whether an electric hookup is needed", ["with electricity"], ["no electric hookup"]),
         count("campers", "the number of campers", 2, 8, ["for {v} campers", "{v} of us"]),
     ]),
-    Domain("ski", [("ski_pass", "ski pass", "SK")], [
+    Domain("ski", ("ski_pass", "ski pass", "SK"), [
         text("resort", "the resort", ["Val Blanc", "Snowridge", "Alpenhof", "Pine Peak"], ["at {v}", "for {v}"]),
         count("pass_days", "how many days", 2, 14, ["for {v} days", "a {v}-day pass"]),
         day("first_ski_day", "the first day", ["from {v}", "starting {v}"]),
         choice("age_group", "the age group", ["adult", "child", "senior"], ["{v}", "for an {v}"], default="adult"),
         flag("insurance", "whether to add slope insurance", ["with slope insurance"], ["no insurance"]),
     ]),
-    Domain("boating", [("boat_charter", "boat charter", "BC")], [
+    Domain("boating", ("boat_charter", "boat charter", "BC"), [
         text("marina", "the marina", ["Port Vell", "Marina Bay", "Kings Quay", "Sunset Harbour"], ["from {v}", "at {v}"]),
         day("charter_date", "the charter date", ["on {v}"]),
         minutes("charter_minutes", "how long the charter is", ["for {v}"]),
         count("crew_size", "the number of people on board", 2, 12, ["for {v} people", "{v} on board"]),
         flag("skipper", "whether a skipper is needed", ["with a skipper"], ["we sail ourselves", "no skipper"], default=True),
     ]),
-    Domain("spa", [("massage_session", "massage session", "MS")], [
+    Domain("spa", ("massage_session", "massage session", "MS"), [
         choice("massage_kind", "the kind of massage", ["swedish", "deep tissue", "hot stone", "sports"], ["a {v} massage", "{v}"]),
         day("session_date", "the date", ["on {v}"]),
         clock("session_time", "the time", ["at {v}"]),
         minutes("massage_minutes", "how long it lasts", ["for {v}"]),
         flag("couples", "whether it is a couples session", ["for a couple"], ["just for one"]),
     ]),
-    Domain("salon", [("haircut", "haircut", "HA")], [
+    Domain("salon", ("haircut", "haircut", "HA"), [
         person("client_name", "the client's name", ["for {v}", "name {v}"]),
         day("visit_date", "the date", ["on {v}"]),
         clock("visit_time", "the time", ["at {v}"]),
         many("salon_services", "the services", ["cut", "colour", "blow dry", "beard trim"], ["for {v}", "with {v}"]),
         text("stylist", "the stylist", ["Jess", "Marco", "Leila", "Tom"], ["with {v}", "stylist {v}"]),
     ]),
-    Domain("car_rental", [("rental_car", "rental car", "RC")], [
+    Domain("car_rental", ("rental_car", "rental car", "RC"), [
         text("pickup_branch", "the pickup branch", ["the airport desk", "the city centre desk", "the train station desk"], ["from {v}", "at {v}"]),
         day("pickup_day", "the pickup date", ["from {v}", "picking up {v}"]),
         count("rental_days", "how many days", 2, 21, ["for {v} days"]),
@@ -412,20 +425,20 @@ DOMAINS: list[Domain] = [
         flag("automatic", "whether it is an automatic", ["automatic", "an automatic gearbox"], ["manual", "manual gears"]),
         many("add_ons", "the add-ons", ["child seat", "gps", "roof box", "snow chains"], ["with {v}"]),
     ]),
-    Domain("printing", [("print_job", "print job", "PJ")], [
+    Domain("printing", ("print_job", "print job", "PJ"), [
         count("copies", "how many copies", 2, 500, ["{v} copies", "{v} prints"]),
         choice("paper_size", "the paper size", ["A4", "A3", "A5", "letter"], ["on {v}", "in {v}"], default="A4"),
         flag("colour", "whether to print in colour", ["in colour"], ["black and white", "in greyscale"]),
         flag("double_sided", "whether to print on both sides", ["double sided", "both sides"], ["single sided"]),
         day("ready_by", "when it must be ready", ["ready by {v}", "for {v}"]),
     ]),
-    Domain("waste", [("bulk_waste_pickup", "bulk waste pickup", "BW")], [
+    Domain("waste", ("bulk_waste_pickup", "bulk waste pickup", "BW"), [
         address("collection_address", "the collection address"),
         many("waste_items", "the items", ["sofa", "mattress", "fridge", "wardrobe", "old tv"], ["for {v}", "items: {v}"]),
         day("collection_date", "the collection date", ["on {v}"]),
         amount("estimated_weight_kg", "the estimated weight in kg", 10, 300, ["about {v} kg", "{v} kilos in total"], 0),
     ]),
-    Domain("events", [("event_venue", "event venue", "EV")], [
+    Domain("events", ("event_venue", "event venue", "EV"), [
         choice("event_kind", "the kind of event", ["wedding", "birthday", "conference", "workshop"], ["for a {v}", "a {v}"]),
         count("attendees", "the number of attendees", 10, 300, ["for {v} guests", "{v} attendees"]),
         day("event_date", "the event date", ["on {v}"]),
@@ -433,7 +446,7 @@ DOMAINS: list[Domain] = [
         flag("catering", "whether catering is needed", ["with catering"], ["no catering"]),
         contact(),
     ]),
-    Domain("tutoring", [("tutor_session", "tutor session", "TS")], [
+    Domain("tutoring", ("tutor_session", "tutor session", "TS"), [
         choice("subject", "the subject", ["maths", "physics", "chemistry", "history", "biology"], ["for {v}", "in {v}"]),
         choice("level", "the level", ["primary", "secondary", "university"], ["at {v} level", "{v}"], default="secondary"),
         day("lesson_date", "the date", ["on {v}"]),
@@ -516,8 +529,8 @@ class Tool:
             "parameters": {"type": "object", "properties": props, "required": required}}}
 
 
-def _make_tool(domain: Domain, obj: tuple[str, str, str], action: Action) -> Tool:
-    snake, words, prefix = obj
+def _make_tool(domain: Domain, action: Action) -> Tool:
+    snake, words, prefix = domain.thing
     name = action.name.format(o=snake)
     rng = random.Random(name)  # the same schema for a name in every run and every seed
     pool = list(domain.params)
@@ -541,7 +554,7 @@ def _make_tool(domain: Domain, obj: tuple[str, str, str], action: Action) -> Too
 
 
 def _catalog() -> list[Tool]:
-    return [_make_tool(d, obj, a) for d in DOMAINS for obj in d.objects for a in ACTIONS]
+    return [_make_tool(d, a) for d in DOMAINS for a in ACTIONS]
 
 
 CATALOG: list[Tool] = _catalog()
@@ -665,8 +678,8 @@ def _system(rng: random.Random) -> list[Message]:
 
 
 def _distractors(rng: random.Random, tool: Tool, k: int) -> list[Tool]:
-    """Other tools: about half the time the same object's other actions (the hard case), else other domains."""
-    same = [t for t in CATALOG if t.words == tool.words and t.name != tool.name]
+    """Other tools: about half the time the same domain's other actions (the hard case), else other domains."""
+    same = [t for t in CATALOG if t.domain == tool.domain and t.name != tool.name]
     other = [t for t in CATALOG if t.domain != tool.domain]
     picked: list[Tool] = []
     while len(picked) < k:
