@@ -14,7 +14,7 @@ domain × action × parameters, so there are hundreds of distinct names and sche
 Families (the ``kind`` of :func:`build`, which :func:`edgeagents.models.finetune.data.generate` wraps):
 
 - ``gen_single``: one tool offered and needed -> the call, its result, an answer read from the result;
-- ``gen_choose``: 2-5 tools offered (often the same object's other actions), one fits -> as above;
+- ``gen_choose``: 2-5 tools offered (often the same domain's other actions), one fits -> as above;
 - ``gen_none``: tools offered, none fits -> an answer (small arithmetic) or a plain "I cannot do that here";
 - ``gen_ask``: the request lacks a required value -> ask for it, no call;
 - ``gen_multi``: several turns: ask, get the value, call; or one call answered, then a second request.
