@@ -114,6 +114,24 @@ def test_rendered_reply_is_the_course_tool_call_format():
     assert format_tool_call(name, args) in render_chat_text(ex.messages, ex.tools, add_generation_prompt=False)
 
 
+def test_loss_only_on_the_model_turns_of_a_multi_turn_example():
+    from edgeagents.models.finetune.data import IGNORE, encode_example
+
+    def encode(text, special):  # one id per character; control markers as one id each
+        return [1] if special and text.startswith("<start_of_turn>") else [2] if special and text.startswith(
+            "<end_of_turn>") else [1000 + ord(c) for c in text]
+
+    ex = next(e for e in generate(200, seed=0, mix={"gen_multi": 1.0}) if len(list(_calls(e))) == 2)
+    ids, labels = encode_example(ex, encode, bos_id=0, max_tokens=100_000)
+    learned = "".join(chr(t - 1000) if t >= 1000 else "|" for t in labels if t != IGNORE)
+    for m in ex.messages:
+        if m["role"] == "assistant" and m["content"]:
+            assert m["content"] in learned
+        elif m["role"] in ("user", "tool"):
+            assert m["content"] not in learned
+    assert learned.count("<tool_call>") == 2
+
+
 def test_unknown_family_is_a_typed_error():
     with pytest.raises(InvalidRequestError):
         tooldata.build("gen_everything", random.Random(0))
