@@ -7,5 +7,7 @@ card. Training needs the ``finetune`` extra; data, evaluation and export do not 
 
 from edgeagents.models.finetune.data import Example, encode_example, generate
 from edgeagents.models.finetune.evaluate import TARGETS, EvalReport, evaluate, load_heldout
+from edgeagents.models.finetune.unseen import UnseenReport, evaluate_unseen, load_unseen
 
-__all__ = ["TARGETS", "EvalReport", "Example", "encode_example", "evaluate", "generate", "load_heldout"]
+__all__ = ["TARGETS", "EvalReport", "Example", "UnseenReport", "encode_example", "evaluate", "evaluate_unseen",
+           "generate", "load_heldout", "load_unseen"]

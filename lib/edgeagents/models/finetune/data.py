@@ -15,6 +15,10 @@ Families (``Example.kind``):
 - ``direct``: plain chat without tools.
 - ``complexity``: the router's few-shot prompt (:func:`edgeagents.agents.multi._few_shot` with
   ``TIER_EXAMPLES``) -> `` simple`` / `` moderate`` / `` complex``, the three drawn equally often.
+- ``gen_single``, ``gen_choose``, ``gen_none``, ``gen_ask``, ``gen_multi``: general tool calling on
+  hundreds of generated tools from everyday domains (:mod:`edgeagents.models.finetune.tooldata`).
+  :data:`DEFAULT_MIX` (what the shipped adapter was trained on) leaves them out; ask for them with
+  ``mix=GENERAL_TOOLS_MIX``.
 
 :func:`encode_example` turns an example into token ids and labels (``-100`` where no loss is
 taken: everything but the model's turns, or the label word of a complexity prompt).
@@ -30,13 +34,17 @@ from typing import Any, Callable, Sequence
 
 from edgeagents.agents.tools import PRIORITIES, TIMEZONES, TOOL_SPECS
 from edgeagents.errors import InvalidRequestError
+from edgeagents.models.finetune import tooldata
 from edgeagents.runtimes.base import Message, ToolSpec
 from edgeagents.runtimes.chat_template import END, START, render_chat
 
 IGNORE = -100
 TIERS = ("simple", "moderate", "complex")
-KINDS = ("tool", "ticket", "no_tool", "ask_id", "direct", "complexity")
+KINDS = ("tool", "ticket", "no_tool", "ask_id", "direct", "complexity", *tooldata.KINDS)
 DEFAULT_MIX = {"tool": 0.30, "ticket": 0.28, "no_tool": 0.12, "ask_id": 0.11, "direct": 0.04, "complexity": 0.15}
+# the course families at 60 % of their default weight, plus 40 % general tool calling
+GENERAL_TOOLS_MIX = {**{k: round(w * 0.6, 3) for k, w in DEFAULT_MIX.items()},
+                     "gen_single": 0.10, "gen_choose": 0.12, "gen_none": 0.07, "gen_ask": 0.05, "gen_multi": 0.06}
 
 
 @dataclass
@@ -619,6 +627,9 @@ def generate(n: int = 600, seed: int = 0, mix: dict[str, float] | None = None) -
                 out.append(_no_tool_example(rng, False))
             elif kind == "ask_id":
                 out.append(_ask_id_example(rng))
+            elif kind in tooldata.KINDS:
+                messages, tools, meta = tooldata.build(kind, rng)
+                out.append(Example(kind, messages, tools, meta=meta))
             else:
                 out.append(_complexity_example(rng, TIERS[i % len(TIERS)]))
     rng.shuffle(out)
