@@ -4,12 +4,14 @@ A runtime that constrains tool calls turns :func:`call_schema` into a grammar (l
 ``llama_cpp.llama_grammar.json_schema_to_gbnf``). That converter enforces types, ``properties``,
 ``required``, ``enum``, ``const``, ``items``/``prefixItems``, ``minItems``/``maxItems``,
 ``minLength``/``maxLength``, anchored ``pattern``, ``anyOf``, ``$ref``/``$defs`` and
-``additionalProperties``; a missing ``additionalProperties`` means *no unknown keys*. ``oneOf`` is
-enforced as ``anyOf``. Next to ``$ref``, ``anyOf``/``oneOf`` or a list of types, other
-constraints are dropped by the converter, so they count as not enforced. ``format`` is enforced for date, time, date-time and uuid and otherwise, as
-JSON Schema allows, treated as a note. It rejects some schemas itself (an unanchored ``pattern``,
-a remote ``$ref``) and silently ignores the keywords below: :func:`unenforced_features` finds
-those, so a runtime can refuse them instead of promising calls it cannot guarantee.
+``additionalProperties``; a missing ``additionalProperties`` means *no unknown keys*. ``oneOf``
+is enforced as ``anyOf``. ``format`` is enforced for date, time, date-time and uuid, and is
+otherwise a note (as JSON Schema allows).
+
+It rejects some schemas itself (an unanchored ``pattern``, a remote ``$ref``) and silently drops
+others: the keywords in :data:`UNENFORCED_KEYWORDS`, and any constraint next to a ``$ref``, an
+``anyOf``/``oneOf`` or a list of types. :func:`unenforced_features` finds those, so a runtime
+can refuse them instead of promising calls it cannot guarantee.
 """
 
 from __future__ import annotations
