@@ -16,8 +16,9 @@ from __future__ import annotations
 import ctypes
 import json
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from edgeagents.runtimes.base import (
     Stopwatch,
     Stream,
     StreamChunk,
+    Timings,
     TokenLogprob,
     ToolCall,
     ToolChoice,
@@ -49,12 +51,25 @@ from edgeagents.runtimes.base import (
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, Segment, render_chat
 from edgeagents.runtimes.gate import ModelGate
+from edgeagents.runtimes.tool_grammar import call_schema, unenforced_tool_features
 from edgeagents.runtimes.toolcalls import parse_call_json, parse_tool_calls
 from edgeagents.settings import load_settings
 
 CAPABILITIES = frozenset(
-    {"complete", "chat", "stream", "json_schema", "grammar", "tools_forced", "tools_auto", "logprobs", "score"}
+    {
+        "complete", "chat", "stream", "json_schema", "grammar", "tools_forced", "tools_auto",
+        "tools_auto_constrained", "logprobs", "score",
+    }
 )
+
+
+class _ChatPlan(NamedTuple):
+    tokens: list[int]
+    opts: dict[str, Any]
+    mode: str
+    specs: list[ToolSpec]
+    prefix: str
+    call_grammar: Any  # auto mode: the grammar a started call is written under (None: written freely)
 
 
 _LLAMA_LOG: deque[str] = deque(maxlen=40)
@@ -257,8 +272,12 @@ class LlamaCppRuntime:
         logprobs: int | None,
         prefix_text: str = "",
         keep_stop: Sequence[str] = (),
+        continue_cached: bool = False,
     ) -> Iterator[StreamChunk | Result]:
         """The one generation loop. Yields text chunks, then the :class:`Result`.
+
+        ``continue_cached`` keeps the KV cache of the previous step of the *same* request, so only
+        the tokens after the common prefix are evaluated (the grammar phase of an automatic call).
 
         It runs under ``self._gate`` (see :meth:`ModelGate.guard`): between two chunks another request
         may cancel it, and it checks at every token whether close() has begun.
@@ -281,8 +300,10 @@ class LlamaCppRuntime:
             hold = max((len(s) for s in stop), default=0)
             # Evaluate the whole prompt every time. Reusing a cached prefix splits the prompt into
             # different batches, and llama.cpp's batched and single-token kernels round differently:
-            # greedy output could then change between two identical requests.
-            llm.reset()
+            # greedy output could then change between two identical requests. Within one request the
+            # split is always the same, so its second phase may continue from the cache.
+            if not continue_cached:
+                llm.reset()
             gen = llm.generate(
                 tokens,
                 temp=temperature,
@@ -417,8 +438,12 @@ class LlamaCppRuntime:
     # ------------------------------------------------------------------ chat
     def _chat_plan(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, tool_choice: ToolChoice, options: dict
-    ) -> tuple[list[int], dict[str, Any], str, list[ToolSpec], str]:
+    ) -> _ChatPlan:
         self._check_open()
+        options = dict(options)
+        tool_grammar = options.pop("tool_grammar", None)
+        if tool_grammar is not None and not isinstance(tool_grammar, bool):
+            raise InvalidRequestError(f"tool_grammar must be True or False, not {tool_grammar!r}.")
         msgs = rq.check_messages(messages)
         specs = rq.check_tools(tools)
         mode, forced = rq.resolve_tool_choice(specs, tool_choice)
@@ -426,29 +451,32 @@ class LlamaCppRuntime:
         shown = specs if mode != "none" else []
         segments = render_chat(msgs, shown)
         prefix = ""
+        call_grammar = None
         if mode in ("named", "required"):
             if opts["grammar"] is not None:
                 raise InvalidRequestError("A forced tool call cannot also take json_schema or grammar.")
+            if tool_grammar is False:
+                raise InvalidRequestError(
+                    "tool_grammar=False applies to tool_choice='auto'; a forced call is always written under a grammar.",
+                    hint="Drop tool_grammar, or use tool_choice='auto' to compare calls with and without the grammar.",
+                )
             chosen = [t for t in specs if mode == "required" or t["function"]["name"] == forced]
-            call_schemas = [
-                {
-                    "type": "object",
-                    "properties": {
-                        "name": {"const": t["function"]["name"]},
-                        "arguments": t["function"].get("parameters") or {"type": "object"},
-                    },
-                    "required": ["name", "arguments"],
-                }
-                for t in chosen
-            ]
-            schema = call_schemas[0] if len(call_schemas) == 1 else {"anyOf": call_schemas}
-            opts["grammar"] = self._schema_grammar(schema)
+            opts["grammar"] = self._schema_grammar(call_schema(chosen))
             prefix = TOOL_CALL_OPEN
             segments = [*segments, Segment(TOOL_CALL_OPEN)]
         elif mode == "auto":
-            opts["stop"] = [*opts["stop"], TOOL_CALL_CLOSE]
+            if tool_grammar and opts["grammar"] is not None:
+                raise InvalidRequestError(
+                    "tool_grammar=True cannot be combined with json_schema or grammar: that grammar already "
+                    "governs the whole reply.",
+                    hint="Drop json_schema/grammar, or pass tool_grammar=False.",
+                )
+            if tool_grammar is not False and opts["grammar"] is None:
+                call_grammar = self._auto_call_grammar(specs)  # _auto_constrained sets its own stops
+            else:
+                opts["stop"] = [*opts["stop"], TOOL_CALL_CLOSE]
         tokens = self._segments_to_tokens(segments)
-        return tokens, opts, mode, specs, prefix
+        return _ChatPlan(tokens, opts, mode, specs, prefix, call_grammar)
 
     def _finish_chat(self, result: Result, mode: str, specs: list[ToolSpec]) -> Result:
         text = result.text
@@ -468,10 +496,72 @@ class LlamaCppRuntime:
                 text += TOOL_CALL_CLOSE  # the stop string was the closing tag
             text, calls = parse_tool_calls(text, specs)
         if calls:
-            from dataclasses import replace
-
             return replace(result, text=text, tool_calls=tuple(calls), finish_reason="tool_calls")
         return result
+
+    # ---------------------------------------------- constrained automatic tool calls
+    def _auto_call_grammar(self, specs: list[ToolSpec]):  # noqa: ANN202 - a LlamaGrammar
+        """The grammar a call the model starts in auto mode continues under, or a typed error
+        naming the schema features it could not enforce."""
+        unenforced = unenforced_tool_features(specs)
+        if unenforced:
+            raise InvalidRequestError(
+                "The call grammar cannot enforce these parts of the tools' schemas: " + "; ".join(unenforced) + ".",
+                hint="Drop those keywords from the schemas, or pass tool_grammar=False: the model then writes "
+                "calls freely and each call is checked against the schema after it is written.",
+            )
+        return self._schema_grammar(call_schema(specs))
+
+    def _auto_constrained(self, plan: _ChatPlan) -> Iterator[StreamChunk | Result]:
+        """Auto mode in two phases: the model writes freely until it opens a call, then it goes on from
+        the same KV cache (prompt, its text and the opener) and writes the call under the grammar.
+
+        One reply: the chunks of both phases, then one :class:`Result` whose usage counts every
+        generated token and whose ``total_s`` covers both phases.
+        """
+        user_stops = plan.opts["stop"]
+        free_opts = {**plan.opts, "stop": [*user_stops, TOOL_CALL_OPEN, TOOL_CALL_CLOSE]}
+        free: Result | None = None
+        for item in self._generate(plan.tokens, keep_stop=(TOOL_CALL_OPEN, TOOL_CALL_CLOSE), **free_opts):
+            if isinstance(item, Result):
+                free = item
+            else:
+                yield item
+        assert free is not None
+        if not (free.finish_reason == "stop" and free.text.endswith(TOOL_CALL_OPEN)):
+            yield self._finish_chat(free, plan.mode, plan.specs)
+            return
+        tokens = plan.tokens + self._llm.tokenize(free.text.encode("utf-8"), add_bos=False, special=False)
+        budget = min(plan.opts["max_tokens"] - free.usage.completion_tokens, self.n_ctx - len(tokens))
+        if budget < 1:  # no room left for the call: reported like any call cut off by max_tokens
+            yield self._finish_chat(replace(free, finish_reason="length"), plan.mode, plan.specs)
+            return
+        call_opts = {**plan.opts, "stop": user_stops, "grammar": plan.call_grammar, "max_tokens": budget}
+        call: Result | None = None
+        for item in self._generate(tokens, continue_cached=True, **call_opts):
+            if isinstance(item, Result):
+                call = item
+            else:
+                yield item
+        assert call is not None
+        text = free.text + call.text
+        if call.finish_reason == "stop":  # the grammar ended the JSON; the closing tag is the format's
+            yield StreamChunk(TOOL_CALL_CLOSE)
+            text += TOOL_CALL_CLOSE
+        generated = free.usage.completion_tokens + call.usage.completion_tokens
+        both = replace(
+            call,
+            text=text,
+            usage=Usage(free.usage.prompt_tokens, generated),
+            timings=Timings(
+                ttft_s=free.timings.ttft_s,
+                total_s=free.timings.total_s + call.timings.total_s,
+                prompt_tokens=free.timings.prompt_tokens,
+                completion_tokens=generated,
+            ),
+            logprobs=free.logprobs + call.logprobs,
+        )
+        yield self._finish_chat(both, plan.mode, plan.specs)
 
     def chat_stream(
         self,
@@ -483,15 +573,19 @@ class LlamaCppRuntime:
     ) -> Stream:
         """Stream a reply to a conversation in the course chat format.
 
-        Tool calls are parsed when the stream ends: ``stream.result.tool_calls``.
+        Tool calls are parsed when the stream ends: ``stream.result.tool_calls``. In auto mode a
+        call the model starts is written under a grammar built from the tools' schemas (so it names
+        an offered tool with valid arguments); ``tool_grammar=False`` lets it write the call freely.
         """
-        tokens, opts, mode, specs, prefix = self._chat_plan(messages, tools, tool_choice, options)
-        keep = (TOOL_CALL_CLOSE,) if mode == "auto" else ()
+        plan = self._chat_plan(messages, tools, tool_choice, options)
+        if plan.call_grammar is not None:
+            return Stream(self._gate.guard(self._auto_constrained(plan)))
+        keep = (TOOL_CALL_CLOSE,) if plan.mode == "auto" else ()
 
         def run() -> Iterator[StreamChunk | Result]:
-            for item in self._generate(tokens, prefix_text=prefix, keep_stop=keep, **opts):
+            for item in self._generate(plan.tokens, prefix_text=plan.prefix, keep_stop=keep, **plan.opts):
                 if isinstance(item, Result):
-                    yield self._finish_chat(item, mode, specs)
+                    yield self._finish_chat(item, plan.mode, plan.specs)
                 else:
                     yield item
 
@@ -505,7 +599,8 @@ class LlamaCppRuntime:
         tool_choice: ToolChoice = "auto",
         **options: Any,
     ) -> Result:
-        """Reply to a conversation. With ``tools``: ``tool_choice="auto"`` lets the model decide;
+        """Reply to a conversation. With ``tools``: ``tool_choice="auto"`` lets the model decide
+        whether to call (a call it starts is kept valid by a grammar unless ``tool_grammar=False``);
         a tool name (or ``"required"``) forces a call whose arguments a grammar keeps valid."""
         stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
         with self._gate.hold():  # the whole request: no other thread cancels it between two tokens

@@ -36,6 +36,8 @@ from edgeagents.runtimes.base import (
 )
 from edgeagents.runtimes.toolcalls import tool_call
 
+# Not "tools_auto_constrained": auto-mode calls are written freely and parsed. vLLM's structured
+# outputs (or llama.cpp server's lazy tool grammars) could constrain them once this runtime asks for it.
 CAPABILITIES = frozenset({"complete", "chat", "stream", "json_schema", "tools_forced", "tools_auto"})
 
 
