@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -291,3 +292,33 @@ def _half_read_stream(rt: Any) -> tuple[Any, Iterator[Any]]:
 
 def _half_read(rt: Any) -> Iterator[Any]:
     return _half_read_stream(rt)[1]
+
+
+def test_close_waits_for_a_tokenizer_in_use_and_refuses_one_after():
+    """close() from another thread while the tokenizer is being read frees the model only afterwards."""
+    from edgeagents.runtimes.gate import ModelGate
+
+    gate = ModelGate("test")
+    freed = threading.Event()
+    inside, leave = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with gate.reading():
+            inside.set()
+            leave.wait(SAFETY_S)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    assert inside.wait(SAFETY_S)
+    closer = threading.Thread(target=lambda: gate.close(freed.set), daemon=True)
+    closer.start()
+    deadline = time.monotonic() + SAFETY_S
+    while not gate.closed and time.monotonic() < deadline:  # close() has begun ...
+        time.sleep(0.01)
+    assert gate.closed and not freed.is_set()  # ... and stays blocked on the reader, however fast the machine
+    leave.set()
+    closer.join(SAFETY_S)
+    assert freed.is_set()
+    with pytest.raises(RuntimeClosedError):
+        with gate.reading():
+            pass

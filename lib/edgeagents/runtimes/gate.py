@@ -54,6 +54,7 @@ class ModelGate:
         self._active: Ticket | None = None
         self._suspended: Ticket | None = None
         self._closed = False
+        self._readers = 0  # read-only uses in progress (the tokenizer): close() waits for them too
         self._held = threading.local()  # the ticket this thread holds, so nested calls join it
 
     @property
@@ -107,6 +108,23 @@ class ModelGate:
                     if not (ticket.finished or ticket.cancelled):
                         self._suspended = ticket  # close() cancels it too, so its hook frees what it holds
                     self._cond.notify_all()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """A read-only use of the model (tokenizing) that takes no turn and cancels nothing.
+
+        Reading the vocabulary is safe next to a generation in another thread; freeing it is not,
+        so :meth:`close` waits until every reader is done, and a reader after close() is refused.
+        """
+        with self._cond:
+            self.check()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
 
     def on_cancel(self, hook: Callable[[], None]) -> None:
         """Called from inside a step: ``hook`` frees this stream's native state if it gets cancelled."""
@@ -166,7 +184,7 @@ class ModelGate:
             self._closed = True
             self._cond.notify_all()  # waiting requests give up with RuntimeClosedError
             deadline = time.monotonic() + SAFETY_WAIT_S
-            while self._active is not None:
+            while self._active is not None or self._readers:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise BackendError(

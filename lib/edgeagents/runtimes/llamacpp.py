@@ -184,27 +184,34 @@ class LlamaCppRuntime:
         """Token ids of ``text`` as the model sees it (with ``<bos>`` first by default)."""
         self._check_open()
         rq.check_text(text, "text", allow_empty=True)
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+        return self._tokens(text, add_bos=add_bos, special=special)
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         self._check_open()
-        return self._llm.detokenize(list(tokens), special=True).decode("utf-8", errors="replace")
+        with self._gate.reading():
+            return self._llm.detokenize(list(tokens), special=True).decode("utf-8", errors="replace")
 
     def token_pieces(self, text: str) -> list[str]:
         """Each token of ``text`` as a string, to see how the tokenizer splits it."""
         return [self.detokenize([t]) for t in self.tokenize(text, add_bos=False)]
 
+    def _tokens(self, text: str, *, add_bos: bool, special: bool) -> list[int]:
+        """Tokenize under the gate's read guard, so a close() in another thread waits instead of freeing it."""
+        with self._gate.reading():
+            return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+
     def _segments_to_tokens(self, segments: Sequence[Segment]) -> list[int]:
         tokens = [self._llm.token_bos()]
         for seg in segments:
             if seg.text:
-                tokens += self._llm.tokenize(seg.text.encode("utf-8"), add_bos=False, special=seg.special)
+                tokens += self._tokens(seg.text, add_bos=False, special=seg.special)
         return tokens
 
     def _compile_grammar(self, gbnf: str):  # noqa: ANN202
         """Check a GBNF grammar with llama.cpp before use (an invalid one would crash the sampler)."""
         lc = self._llama_cpp
-        sampler = lc.llama_sampler_init_grammar(self._llm._model.vocab, gbnf.encode("utf-8"), b"root")
+        with self._gate.reading():
+            sampler = lc.llama_sampler_init_grammar(self._llm._model.vocab, gbnf.encode("utf-8"), b"root")
         if not sampler:
             raise InvalidRequestError(
                 "llama.cpp rejected the grammar (see the GBNF syntax: rules are `name ::= ...`, the first is `root`).",
@@ -425,7 +432,7 @@ class LlamaCppRuntime:
         self._check_open()
         rq.check_text(prompt)
         opts = self._options(options)
-        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        tokens = self._tokens(prompt, add_bos=True, special=True)
         return Stream(self._gate.guard(self._generate(tokens, **opts)))
 
     def complete(self, prompt: str, **options: Any) -> Result:
@@ -531,7 +538,7 @@ class LlamaCppRuntime:
         if not (free.finish_reason == "stop" and free.text.endswith(TOOL_CALL_OPEN)):
             yield self._finish_chat(free, plan.mode, plan.specs)
             return
-        tokens = plan.tokens + self._llm.tokenize(free.text.encode("utf-8"), add_bos=False, special=False)
+        tokens = plan.tokens + self._tokens(free.text, add_bos=False, special=False)
         budget = min(plan.opts["max_tokens"] - free.usage.completion_tokens, self.n_ctx - len(tokens))
         if budget < 1:  # no room left for the call: reported like any call cut off by max_tokens
             yield self._finish_chat(replace(free, finish_reason="length"), plan.mode, plan.specs)
@@ -619,8 +626,8 @@ class LlamaCppRuntime:
         if isinstance(continuations, str) or not continuations:
             raise InvalidRequestError("continuations must be a non-empty list of strings.")
         conts = [rq.check_text(c, "continuation") for c in continuations]
-        prefix = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-        cont_tokens = [self._llm.tokenize(c.encode("utf-8"), add_bos=False, special=False) for c in conts]
+        prefix = self._tokens(prompt, add_bos=True, special=True)
+        cont_tokens = [self._tokens(c, add_bos=False, special=False) for c in conts]
         longest = max(len(c) for c in cont_tokens)
         if len(prefix) + longest > self.n_ctx:
             from edgeagents.errors import ContextOverflowError
@@ -664,7 +671,9 @@ class LlamaCppRuntime:
             return Health(False, "closed")
         watch = Stopwatch()
         try:
-            self._llm.tokenize(b"ping", add_bos=False)
+            self._tokens("ping", add_bos=False, special=False)
+        except RuntimeClosedError:
+            return Health(False, "closed")
         except Exception as exc:  # pragma: no cover - would mean a broken model
             return Health(False, f"tokenizer failed: {exc}")
         return Health(True, f"{self.spec.label} loaded in-process", watch.timings(0, 0).total_s)
