@@ -113,7 +113,9 @@ def _make(*args: str, env: dict[str, str] | None = None, dry: bool = True, tmp: 
     venv.mkdir(exist_ok=True)
     (venv / ".installed").touch()
     cmd = [MAKE, "--no-print-directory", *(["-n"] if dry else []), f"VENV={venv}", *args]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+    # `make test` exports REQUIRE=1 (and a parent make its MAKEFLAGS): each case says for itself what it requires
+    inherited = {k: v for k, v in os.environ.items() if k not in ("REQUIRE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**inherited, **(env or {})}, timeout=300)
 
 
 def _lab_command(out: str) -> str:
