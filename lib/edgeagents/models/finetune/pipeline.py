@@ -20,7 +20,7 @@ from typing import Any
 
 from edgeagents.errors import InvalidRequestError
 from edgeagents.models.course import ADAPTER_DIR, course_model
-from edgeagents.models.finetune.data import DEFAULT_MIX, generate, write_jsonl
+from edgeagents.models.finetune.data import MIXES, generate, write_jsonl
 from edgeagents.models.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
 from edgeagents.models.finetune.export import peft_to_gguf_adapter
 from edgeagents.models.finetune.speed import decode_ratio
@@ -104,7 +104,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     out = Path(args.out) if args.out else load_settings().home / "finetune" / "run"
     out.mkdir(parents=True, exist_ok=True)
-    cfg = TrainConfig(threads=args.threads)
+    if args.mix not in MIXES:
+        raise InvalidRequestError(f"Unknown mix {args.mix!r}.", hint=f"Use one of {sorted(MIXES)}.")
+    cfg = TrainConfig(threads=args.threads, mix=args.mix)
     if args.steps:
         cfg.max_steps = args.steps
     if args.stop_after:
@@ -114,10 +116,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise InvalidRequestError(f"No finished training run in {out}.",
                                       hint="Train first (drop --reuse) or point --out at a run folder.")
         training = json.loads((out / "training.json").read_text())
-        data = generate(training["config"]["n_examples"], training["config"]["data_seed"])
+        tc = training["config"]
+        data = generate(tc["n_examples"], tc["data_seed"], MIXES[tc.get("mix", "default")])
         print(f"reusing the run in {out}: {training['steps']} steps, {training['seconds'] / 60:.1f} min")
     else:
-        data = generate(cfg.n_examples, cfg.data_seed)
+        data = generate(cfg.n_examples, cfg.data_seed, MIXES[cfg.mix])
         write_jsonl(data, out / "data.jsonl")
         print(f"data: {len(data)} examples -> {out / 'data.jsonl'}")
         result = train(cfg, out, examples=data)
@@ -126,7 +129,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gguf = peft_to_gguf_adapter(out, out / f"{CARD_NAME}.gguf")
     print(f"GGUF adapter -> {gguf}")
     card: dict[str, Any] = {
-        "data": {"n_examples": len(data), "seed": training["config"]["data_seed"], "mix": DEFAULT_MIX,
+        "data": {"n_examples": len(data), "seed": training["config"]["data_seed"],
+                 "mix": MIXES[training["config"].get("mix", "default")],
                  "kinds": dict(collections.Counter(e.kind for e in data))},
         "training": training,
         "adapter": {"file": gguf.name, "bytes": gguf.stat().st_size,
@@ -168,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=None, help="training steps (default: one epoch of the data)")
     ap.add_argument("--stop-after", type=int, default=None,
                     help="stop after this many steps of the planned schedule (default: the shipped card's setting)")
+    ap.add_argument("--mix", default="default", help=f"training data mix, one of {sorted(MIXES)} (default: default)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: EDGEAGENTS_THREADS)")
     ap.add_argument("--out", default=None, help="work folder (default: $EDGEAGENTS_HOME/finetune/run)")
     ap.add_argument("--reuse", action="store_true",

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
-from edgeagents.models.finetune.data import IGNORE, Example, encode_example, generate, share_key
+from edgeagents.models.finetune.data import IGNORE, Example, MIXES, encode_example, generate, share_key
 from edgeagents.settings import load_settings
 
 HF_CACHE_NAME = "gemma-3-270m-hf-from-q4km"
@@ -60,6 +60,7 @@ class TrainConfig:
 
     n_examples: int = 1300
     data_seed: int = 0
+    mix: str = "default"  # a key of data.MIXES: "default" (the course families) or "general" (+ unseen-style tools)
     seed: int = 1  # the shipped run 6: run 5's data and settings with seed 1 (seed 0 = run 5, 11/13 no invented call)
     epochs: float = 1.0
     max_steps: int | None = None  # overrides epochs when set
@@ -288,7 +289,7 @@ def train(
     model = get_peft_model(model, lora)
     model.train()
 
-    data = list(examples) if examples is not None else generate(cfg.n_examples, cfg.data_seed)
+    data = list(examples) if examples is not None else generate(cfg.n_examples, cfg.data_seed, MIXES[cfg.mix])
     encode = make_encoder(tok)
     rows = [encode_example(e, encode, tok.bos_token_id, cfg.max_tokens) for e in data]
     keys = [share_key(e) for e in data]
