@@ -190,7 +190,8 @@ def share_key(example: "Example") -> str | None:
     """Examples with the same key start with the same text (system + tool list, or the router prompt)."""
     if example.kind == "complexity":
         return "complexity"
-    if not example.tools:
+    # general tool examples each offer their own tools: a key each would make batches of one
+    if not example.tools or example.kind in tooldata.KINDS:
         return None
     system = " ".join(m.get("content") or "" for m in example.messages if m["role"] == "system")
     return system + "|" + ",".join(t["function"]["name"] for t in example.tools)
