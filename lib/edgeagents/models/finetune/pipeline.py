@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.mix not in MIXES:
         raise InvalidRequestError(f"Unknown mix {args.mix!r}.", hint=f"Use one of {sorted(MIXES)}.")
     cfg = TrainConfig(threads=args.threads, mix=args.mix)
+    if args.examples:
+        cfg.n_examples = args.examples
     if args.steps:
         cfg.max_steps = args.steps
     if args.stop_after:
@@ -172,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=None, help="training steps (default: one epoch of the data)")
     ap.add_argument("--stop-after", type=int, default=None,
                     help="stop after this many steps of the planned schedule (default: the shipped card's setting)")
+    ap.add_argument("--examples", type=int, default=None, help="training examples (default: the shipped card's 1300)")
     ap.add_argument("--mix", default="default", help=f"training data mix, one of {sorted(MIXES)} (default: default)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: EDGEAGENTS_THREADS)")
     ap.add_argument("--out", default=None, help="work folder (default: $EDGEAGENTS_HOME/finetune/run)")
