@@ -16,9 +16,10 @@ from __future__ import annotations
 import ctypes
 import json
 from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -708,7 +709,7 @@ class LlamaCppRuntime:
         self._closed = True
         self._gate.close(self._llm.close)  # waits for a generation in another thread to stop first
 
-    def __enter__(self) -> "LlamaCppRuntime":
+    def __enter__(self) -> LlamaCppRuntime:
         return self
 
     def __exit__(self, *exc: object) -> None:

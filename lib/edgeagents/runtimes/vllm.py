@@ -26,9 +26,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import httpx
 
@@ -319,7 +320,7 @@ class VLLMServer:
         return env
 
     # ----------------------------------------------------------- lifecycle
-    def start(self, timeout: float = 420.0) -> "VLLMServer":
+    def start(self, timeout: float = 420.0) -> VLLMServer:
         """Launch the server and wait until it answers ``/health`` on its port (or raise with the log's tail)."""
         if self.running:
             return self
@@ -446,7 +447,7 @@ class VLLMServer:
                 pass
         self._pids = {p.pid for p in self.processes()}
 
-    def __enter__(self) -> "VLLMServer":
+    def __enter__(self) -> VLLMServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

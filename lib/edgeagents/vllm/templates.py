@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
 
@@ -199,7 +200,7 @@ class Validation:
     resolved: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
-    def raise_if_invalid(self) -> "Validation":
+    def raise_if_invalid(self) -> Validation:
         if not self.ok:
             raise InvalidRequestError(
                 f"vLLM rejects the {self.name!r} command at {self.stage}: {self.message}",

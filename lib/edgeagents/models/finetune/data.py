@@ -29,8 +29,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from edgeagents.agents.tools import PRIORITIES, TIMEZONES, TOOL_SPECS
 from edgeagents.errors import InvalidRequestError
@@ -186,7 +187,7 @@ def _pick_tools(rng: random.Random, must: Sequence[str] = ()) -> list[ToolSpec]:
     return [TOOL_SPECS[n] for n in names]
 
 
-def share_key(example: "Example") -> str | None:
+def share_key(example: Example) -> str | None:
     """Examples with the same key start with the same text (system + tool list, or the router prompt)."""
     if example.kind == "complexity":
         return "complexity"

@@ -20,12 +20,13 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
-from edgeagents.models.finetune.data import IGNORE, Example, MIXES, encode_example, generate, share_key
+from edgeagents.models.finetune.data import IGNORE, MIXES, Example, encode_example, generate, share_key
 from edgeagents.settings import load_settings
 
 HF_CACHE_NAME = "gemma-3-270m-hf-from-q4km"
