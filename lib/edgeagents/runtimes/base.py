@@ -30,14 +30,6 @@ ToolChoice = Literal["auto", "none", "required"] | dict[str, Any] | str
 
 FinishReason = Literal["stop", "length", "tool_calls"]
 
-Capability = Literal[
-    "complete", "chat", "stream", "json_schema", "grammar", "tools_forced", "tools_auto",
-    "tools_auto_constrained", "logprobs", "score",
-]
-"""``tools_auto_constrained``: in ``tool_choice="auto"`` the model still decides whether to call, but
-a call it starts is written under a grammar from the tools' schemas (``tool_grammar=False`` turns it off)."""
-
-
 @dataclass(frozen=True)
 class Usage:
     prompt_tokens: int = 0

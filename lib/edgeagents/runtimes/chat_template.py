@@ -32,7 +32,6 @@ from edgeagents.runtimes.base import Message, ToolSpec
 
 START = "<start_of_turn>"
 END = "<end_of_turn>"
-STOP_STRINGS = (END,)
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
 

