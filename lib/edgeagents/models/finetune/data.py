@@ -311,8 +311,8 @@ def _subject(device: str, symptom: str) -> str:
 
 # ------------------------------------------------------------------ the families
 def _tool_example(rng: random.Random) -> Example:
-    # uniform over the seven non-ticket tools: run 1 drew tickets 4x as often as any other tool and
-    # learned to answer most requests with create_support_ticket
+    # uniform over the seven non-ticket tools: drawing tickets 4x as often as any other tool teaches
+    # the model to answer most requests with create_support_ticket
     tool = rng.choice(["get_current_time", "lookup_customer", "lookup_order", "schedule_callback",
                        "run_system_diagnostics", "escalate_to_human", "search_knowledge_base"])
     cid, oid, name = _cid(rng), _oid(rng), rng.choice(NAMES)
