@@ -26,7 +26,7 @@ VLLM_SKIP = $(VLLM_PACKAGE) has no wheel here: lab 10 needs vLLM; on a GPU machi
 # JupyterLab refuses to run as root (containers, cloud notebooks) unless told it may.
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: vllm models setup lab test test-lib test-browser test-labs binder-check bench doctor clean ollama-server \
+.PHONY: vllm models setup lab test lint test-lib test-browser test-labs binder-check bench doctor clean ollama-server \
 	adapter browser
 
 $(VENV)/.installed: pyproject.toml
@@ -74,7 +74,10 @@ lab: setup
 # REQUIRE=1: every optional part must install here, so CI proves they do.
 test: export REQUIRE = 1
 test: setup vllm browser
-	$(MAKE) test-lib test-browser test-labs binder-check
+	$(MAKE) lint test-lib test-browser test-labs binder-check
+
+lint:
+	$(PY) -m ruff check lib tests benchmarks
 
 test-lib:
 	$(PY) -m pytest -q -m "not binder and not browser" tests

@@ -32,7 +32,7 @@ def raw_run(llm: llama_cpp.Llama, prompt: str, max_tokens: int) -> dict[str, flo
     start = time.perf_counter()
     first = None
     n = 0
-    for chunk in llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, stream=True):
+    for _chunk in llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, stream=True):
         if first is None:
             first = time.perf_counter()
         n += 1
@@ -71,7 +71,8 @@ def main() -> None:
     raw_run(raw, prompt_for(98), 8)
     for i in range(args.rounds):
         prompt = prompt_for(i)
-        order = [("raw", lambda: raw_run(raw, prompt, args.max_tokens)), ("lib", lambda: lib_run(ours, prompt, args.max_tokens))]
+        order = [("raw", lambda p=prompt: raw_run(raw, p, args.max_tokens)),
+                 ("lib", lambda p=prompt: lib_run(ours, p, args.max_tokens))]
         if i % 2:
             order.reverse()  # alternate who goes first so drift hits both equally
         for name, fn in order:
@@ -83,9 +84,9 @@ def main() -> None:
     print(f"\n{'metric':<22}{'raw Llama':>12}{'edgeagents':>12}{'ratio':>8}")
     for key, label in [("decode_tps", "decode tokens/s"), ("prompt_tps", "prompt tokens/s"), ("ttft", "TTFT (ms)")]:
         scale = 1000 if key == "ttft" else 1
-        r, l = med("raw", key) * scale, med("lib", key) * scale
-        ratio = (r / l) if key == "ttft" else (l / r)
-        print(f"{label:<22}{r:>12.1f}{l:>12.1f}{ratio:>8.3f}")
+        r, ours_v = med("raw", key) * scale, med("lib", key) * scale
+        ratio = (r / ours_v) if key == "ttft" else (ours_v / r)
+        print(f"{label:<22}{r:>12.1f}{ours_v:>12.1f}{ratio:>8.3f}")
     print(f"\ndecode ratio (edgeagents / raw): {med('lib', 'decode_tps') / med('raw', 'decode_tps'):.3f}  (target >= 0.97)")
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB (two copies of the model loaded)")
 

@@ -17,7 +17,15 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from edgeagents.routing import CostModel, EmbeddingClassifier, RuleClassifier, SLMClassifier, evaluate, load_cloud_prices, load_requests  # noqa: E402
+from edgeagents.routing import (  # noqa: E402
+    CostModel,
+    EmbeddingClassifier,
+    RuleClassifier,
+    SLMClassifier,
+    evaluate,
+    load_cloud_prices,
+    load_requests,
+)
 from edgeagents.routing.embeddings import default_embedder  # noqa: E402
 
 

@@ -202,7 +202,13 @@ def _random_peft(folder, rank=4, layers=(0, 1)):
 
 
 def test_peft_gguf_round_trip(tmp_path):
-    from edgeagents.models.finetune.export import gguf_adapter_to_peft, lora_deltas, peft_to_gguf_adapter, read_gguf_adapter, read_peft
+    from edgeagents.models.finetune.export import (
+        gguf_adapter_to_peft,
+        lora_deltas,
+        peft_to_gguf_adapter,
+        read_gguf_adapter,
+        read_peft,
+    )
 
     original = _random_peft(tmp_path / "peft")
     path = peft_to_gguf_adapter(tmp_path / "peft", tmp_path / "a.gguf")

@@ -12,7 +12,13 @@ import shutil
 
 import pytest
 
-from edgeagents.errors import ConversionError, CorruptModelError, InvalidRequestError, ModelNotFoundError, RuntimeUnavailableError
+from edgeagents.errors import (
+    ConversionError,
+    CorruptModelError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    RuntimeUnavailableError,
+)
 from edgeagents.models import forge
 from edgeagents.models.forge import cache
 

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from conftest import ORDER_TOOL
 from edgeagents.errors import (
     ContextOverflowError,
     CorruptModelError,
@@ -24,8 +25,6 @@ from edgeagents.errors import (
     UnsupportedFeatureError,
 )
 from edgeagents.foundry import byom, catalog, sdk
-
-from conftest import ORDER_TOOL
 
 pytestmark = [
     pytest.mark.slow,

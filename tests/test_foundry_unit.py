@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from conftest import ORDER_TOOL
 from edgeagents.errors import (
     CorruptModelError,
     InvalidRequestError,
@@ -23,8 +24,6 @@ from edgeagents.foundry.service import AgentService, ModelPool, Monitor, route_b
 from edgeagents.runtimes.base import Health, Result, RuntimeInfo, Timings, Usage
 from edgeagents.runtimes.chat_template import TOOL_CALL_OPEN
 from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
-
-from conftest import ORDER_TOOL
 
 
 @pytest.fixture

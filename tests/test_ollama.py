@@ -13,6 +13,7 @@ import time
 
 import httpx
 import pytest
+
 from edgeagents.errors import (
     BackendError,
     EdgeAgentsError,

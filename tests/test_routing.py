@@ -19,7 +19,7 @@ from edgeagents.routing import (
 )
 from edgeagents.routing.classifiers import fit_logistic
 from edgeagents.routing.costs import CloudPrice
-from edgeagents.runtimes.base import Result, TokenLogprob, Timings, Usage
+from edgeagents.runtimes.base import Result, Timings, TokenLogprob, Usage
 
 
 # ---------------------------------------------------------------- fakes (pure logic only)

@@ -118,7 +118,7 @@ def test_smuggled_arguments_cannot_change_which_tool_runs():
 
     specs = list(TOOL_SPECS.values())
     with pytest.raises(ToolCallError, match="'name' twice"):
-        parse_call_json('{"name": "lookup_order", "arguments": %s}' % SMUGGLED, specs)
+        parse_call_json('{"name": "lookup_order", "arguments": ' + SMUGGLED + "}", specs)
     with pytest.raises(ToolCallError, match="more text after the JSON object") as info:
         tool_call("lookup_order", SMUGGLED, specs)
     assert info.value.tool_name == "lookup_order" and info.value.raw == SMUGGLED

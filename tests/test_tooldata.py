@@ -13,8 +13,14 @@ import pytest
 from edgeagents.errors import InvalidRequestError
 from edgeagents.models.finetune import tooldata
 from edgeagents.models.finetune.data import DEFAULT_MIX, GENERAL_TOOLS_MIX, generate
-from edgeagents.models.finetune.unseen import (FAILURES, UnseenReport, evaluate_unseen, format_unseen_table,
-                                               load_unseen, score_unseen_reply)
+from edgeagents.models.finetune.unseen import (
+    FAILURES,
+    UnseenReport,
+    evaluate_unseen,
+    format_unseen_table,
+    load_unseen,
+    score_unseen_reply,
+)
 from edgeagents.runtimes.chat_template import format_tool_call, render_chat_text
 from edgeagents.runtimes.toolcalls import schema_errors
 

@@ -16,7 +16,6 @@ from edgeagents.vllm.monitoring import PerformanceMetrics, VLLMMonitor
 from edgeagents.vllm.multiagent import HighThroughputManager, Tier
 
 
-
 def _hf_env():
     """A Jinja environment configured like transformers' chat-template renderer."""
     jinja2 = pytest.importorskip("jinja2")

@@ -10,8 +10,9 @@ check raises :class:`ExerciseFailed`, so every solution is proved to pass its ch
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 class ExerciseFailed(AssertionError):

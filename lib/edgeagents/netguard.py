@@ -90,7 +90,7 @@ class NetworkGuard:
         with self._lock:
             (self.allowed if ok else self.blocked).append((what, target))
 
-    def __enter__(self) -> "NetworkGuard":
+    def __enter__(self) -> NetworkGuard:
         guard = self
         sock_cls = socket.socket
         self._saved = {

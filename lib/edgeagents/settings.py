@@ -53,7 +53,7 @@ class Settings:
     n_ctx: int
     model_variant: str
 
-    def with_(self, **changes: object) -> "Settings":
+    def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from edgeagents.agents.tools import TOOL_SPECS
 from edgeagents.errors import RuntimeUnavailableError, ToolCallError

@@ -14,8 +14,9 @@
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from edgeagents.agents.framework import (
     HAVE_AGENT_FRAMEWORK,

@@ -113,7 +113,7 @@ class BusinessStore:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path: str | Path | None = None, *, reset: bool = False) -> "BusinessStore":
+    def open(cls, path: str | Path | None = None, *, reset: bool = False) -> BusinessStore:
         """Open (creating and seeding if needed) the store file. ``reset=True`` starts from the seed again."""
         p = Path(path) if path is not None else default_store_path()
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +122,7 @@ class BusinessStore:
         return cls(sqlite3.connect(str(p), check_same_thread=False), str(p))
 
     @classmethod
-    def open_memory(cls) -> "BusinessStore":
+    def open_memory(cls) -> BusinessStore:
         """A fresh, seeded, in-memory store (gone when closed): for tests and exercises."""
         return cls(sqlite3.connect(":memory:", check_same_thread=False), ":memory:")
 
@@ -137,7 +137,7 @@ class BusinessStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "BusinessStore":
+    def __enter__(self) -> BusinessStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

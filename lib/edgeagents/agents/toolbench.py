@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 from edgeagents.agents.framework import ScoredToolRouter, tool_call_arguments
 from edgeagents.agents.tools import TOOL_SPECS

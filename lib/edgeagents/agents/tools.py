@@ -21,8 +21,9 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from edgeagents.agents.audit import AuditLog
 from edgeagents.agents.security import redact
@@ -167,7 +168,7 @@ class BusinessTools:
         """OpenAI tool specs of the allowed tools (what the model is shown)."""
         return [TOOL_SPECS[n] for n in self.allowlist]
 
-    def with_allowlist(self, names: Sequence[str], actor: str | None = None) -> "BusinessTools":
+    def with_allowlist(self, names: Sequence[str], actor: str | None = None) -> BusinessTools:
         """The same store and policy, a narrower allowlist (for a specialist agent)."""
         return BusinessTools(self.store, allowlist=names, approver=self.approver, actor=actor or self.actor,
                              clock=self._clock, desk=self.desk)

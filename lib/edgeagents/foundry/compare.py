@@ -13,7 +13,8 @@ import os
 import statistics
 import subprocess
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from edgeagents.measure import Timer, rss_mb
 

@@ -120,7 +120,7 @@ def manager() -> Any:
     return fl.FoundryLocalManager.instance
 
 
-_listeners: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_listeners: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def on_close(owner: Any) -> None:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError, ModelNotFoundError
 from edgeagents.measure import rss_mb

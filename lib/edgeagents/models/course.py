@@ -17,9 +17,10 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from edgeagents.errors import CorruptModelError, ModelNotFoundError, RuntimeUnavailableError
 from edgeagents.settings import load_settings

@@ -127,7 +127,7 @@ class GGUFInfo:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "GGUFInfo":
+    def from_json(cls, d: dict[str, Any]) -> GGUFInfo:
         d = dict(d)
         d["tensors"] = tuple(TensorRow(t["name"], t["type"], tuple(t["shape"]), t["n_params"], t["n_bytes"]) for t in d["tensors"])
         return cls(**d)

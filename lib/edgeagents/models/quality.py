@@ -15,9 +15,9 @@ The logits of the 262,144-token vocabulary are read position by position from sm
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

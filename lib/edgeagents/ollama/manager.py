@@ -320,7 +320,8 @@ class OllamaManager:
             adapters = {adapter_path.name: self._call(self.client.create_blob, adapter_path)}
         last = None
         try:
-            for last in self.client.create(model=name, files=files, adapters=adapters, template=template,
+            # drained for its last event, whose status is returned below
+            for last in self.client.create(model=name, files=files, adapters=adapters, template=template,  # noqa: B007
                                            parameters=parameters, system=system, stream=True):
                 pass
         except Exception as exc:
@@ -351,7 +352,7 @@ class OllamaManager:
         if adapter is not None:
             import hashlib
 
-            marker = "{{/* edgeagents: course %s */}}" % hashlib.sha256(adapter.read_bytes()).hexdigest()[:12]
+            marker = "{{/* edgeagents: course %s */}}" % hashlib.sha256(adapter.read_bytes()).hexdigest()[:12]  # noqa: UP031 (literal braces)
         else:
             marker = "{{/* edgeagents: base */}}"
         return ModelFile(str(gguf), None, marker + course_template(), params), label

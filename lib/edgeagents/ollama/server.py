@@ -220,7 +220,7 @@ class OllamaServer:
             pass
 
 
-def _stop_at_exit(ref: "weakref.ref[OllamaServer]") -> None:
+def _stop_at_exit(ref: weakref.ref[OllamaServer]) -> None:
     server = ref()
     if server is not None:
         try:

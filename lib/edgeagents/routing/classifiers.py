@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -180,7 +181,7 @@ class EmbeddingClassifier(_Base):
             self.embedder = default_embedder()
         self.name = f"embeddings ({self.embedder.name})"
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> "EmbeddingClassifier":
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> EmbeddingClassifier:
         if len(texts) != len(labels) or not texts:
             raise InvalidRequestError("fit() needs as many labels as texts, and at least one of each.")
         if set(labels) - {"local", "llm"} or len(set(labels)) < 2:
@@ -244,7 +245,7 @@ class SLMClassifier(_Base):
             out.append(1 / (1 + math.exp(-max(-50.0, min(50.0, m)))))
         return out
 
-    def calibrate(self, texts: Sequence[str], labels: Sequence[str]) -> "SLMClassifier":
+    def calibrate(self, texts: Sequence[str], labels: Sequence[str]) -> SLMClassifier:
         """Pick the ``bias`` that best separates these labelled requests (a one-number fit)."""
         margins = np.array([self._margin(check_request(t)) for t in texts])
         y = np.array([lab == "llm" for lab in labels])

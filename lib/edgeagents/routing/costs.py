@@ -13,9 +13,10 @@ turn measured seconds and tokens into dollars per 1,000 requests.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError
 
@@ -97,7 +98,7 @@ class LocalAssumptions:
     requests_per_day: float = 2000.0
     share_of_hardware: float = 1.0
 
-    def validate(self) -> "LocalAssumptions":
+    def validate(self) -> LocalAssumptions:
         for name in ("watts", "usd_per_kwh", "hardware_usd"):
             if getattr(self, name) < 0:
                 raise InvalidRequestError(f"{name} cannot be negative.")

@@ -21,8 +21,9 @@ import json
 import struct
 import unicodedata
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 

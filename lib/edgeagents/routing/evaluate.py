@@ -14,8 +14,9 @@ only real if something (escalation, a human) catches the bad answer.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from edgeagents.routing.classifiers import ComplexityClassifier
 from edgeagents.routing.costs import CloudPrice, LocalAssumptions, local_cost_per_1k

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Literal, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Message = dict[str, Any]
 """An OpenAI chat message: ``{"role": "user", "content": "..."}``; assistant messages may carry
@@ -28,14 +29,6 @@ ToolChoice = Literal["auto", "none", "required"] | dict[str, Any] | str
 ``{"type": "function", "function": {"name": ...}}`` (that tool, forced)."""
 
 FinishReason = Literal["stop", "length", "tool_calls"]
-
-Capability = Literal[
-    "complete", "chat", "stream", "json_schema", "grammar", "tools_forced", "tools_auto",
-    "tools_auto_constrained", "logprobs", "score",
-]
-"""``tools_auto_constrained``: in ``tool_choice="auto"`` the model still decides whether to call, but
-a call it starts is written under a grammar from the tools' schemas (``tool_grammar=False`` turns it off)."""
-
 
 @dataclass(frozen=True)
 class Usage:

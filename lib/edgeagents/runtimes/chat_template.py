@@ -24,14 +24,14 @@ the learner's text is not, so a user who types ``<start_of_turn>`` cannot forge 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from edgeagents.runtimes.base import Message, ToolSpec
 
 START = "<start_of_turn>"
 END = "<end_of_turn>"
-STOP_STRINGS = (END,)
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
 

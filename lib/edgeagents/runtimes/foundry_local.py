@@ -25,9 +25,10 @@ so a weak model's broken call becomes a :class:`~edgeagents.errors.ToolCallError
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from edgeagents.errors import (
     BackendError,
@@ -540,7 +541,7 @@ class FoundryLocalRuntime:
             if self._model.is_loaded:
                 self._model.unload()
 
-    def __enter__(self) -> "FoundryLocalRuntime":
+    def __enter__(self) -> FoundryLocalRuntime:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -551,4 +552,4 @@ class FoundryLocalRuntime:
         return f"<FoundryLocalRuntime {self.model_id}: {state}>"
 
 
-__all__ = ["FoundryLocalRuntime", "FoundryStream", "ToolCallError"]
+__all__ = ["FoundryLocalRuntime", "FoundryStream"]

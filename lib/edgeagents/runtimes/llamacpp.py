@@ -16,9 +16,10 @@ from __future__ import annotations
 import ctypes
 import json
 from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,7 +28,6 @@ from edgeagents.errors import (
     CorruptModelError,
     EdgeAgentsError,
     InvalidRequestError,
-    ModelNotFoundError,
     RuntimeClosedError,
     RuntimeUnavailableError,
     ToolCallError,
@@ -55,6 +55,8 @@ from edgeagents.runtimes.tool_grammar import call_schema, unenforced_tool_featur
 from edgeagents.runtimes.toolcalls import parse_call_json, parse_tool_calls
 from edgeagents.settings import load_settings
 
+# tools_auto_constrained: in tool_choice="auto" the model still decides whether to call, but a call it
+# starts is written under a grammar from the tools' schemas (tool_grammar=False turns it off).
 CAPABILITIES = frozenset(
     {
         "complete", "chat", "stream", "json_schema", "grammar", "tools_forced", "tools_auto",
@@ -708,7 +710,7 @@ class LlamaCppRuntime:
         self._closed = True
         self._gate.close(self._llm.close)  # waits for a generation in another thread to stop first
 
-    def __enter__(self) -> "LlamaCppRuntime":
+    def __enter__(self) -> LlamaCppRuntime:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -719,4 +721,4 @@ class LlamaCppRuntime:
         return f"<LlamaCppRuntime {self.spec.label}: {state}>"
 
 
-__all__ = ["LlamaCppRuntime", "ModelNotFoundError"]
+__all__ = ["LlamaCppRuntime"]

@@ -133,7 +133,7 @@ class LlamaCppServer:
             cmd += ["--lora_path", str(self.spec.adapter_path)]
         return cmd
 
-    def start(self, timeout: float = 120.0) -> "LlamaCppServer":
+    def start(self, timeout: float = 120.0) -> LlamaCppServer:
         """Launch the server and wait until it answers ``/v1/models`` on its port (or raise with the log's tail)."""
         if self.process is not None and self.process.poll() is None:
             return self
@@ -210,7 +210,7 @@ class LlamaCppServer:
             pass
         proc.wait(timeout=timeout)
 
-    def __enter__(self) -> "LlamaCppServer":
+    def __enter__(self) -> LlamaCppServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

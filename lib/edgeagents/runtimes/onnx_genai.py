@@ -23,8 +23,9 @@ Two facts of ONNX Runtime GenAI with this model, handled here:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -382,7 +383,7 @@ class OnnxGenAIRuntime:
         del self._tokenizer
         del self._model
 
-    def __enter__(self) -> "OnnxGenAIRuntime":
+    def __enter__(self) -> OnnxGenAIRuntime:
         return self
 
     def __exit__(self, *exc: object) -> None:

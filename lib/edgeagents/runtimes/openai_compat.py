@@ -8,7 +8,8 @@ environment variable (never written in a notebook).
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from edgeagents.errors import (
     BackendError,
@@ -321,7 +322,7 @@ class OpenAICompatRuntime:
             self._closed = True
             self._client.close()
 
-    def __enter__(self) -> "OpenAICompatRuntime":
+    def __enter__(self) -> OpenAICompatRuntime:
         return self
 
     def __exit__(self, *exc: object) -> None:

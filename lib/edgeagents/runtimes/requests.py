@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError, ToolCallError
 from edgeagents.runtimes.base import Message, ToolChoice, ToolSpec

@@ -17,7 +17,8 @@ can refuse them instead of promising calls it cannot guarantee.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from edgeagents.runtimes.base import ToolSpec
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Any, Callable, Literal, Mapping, get_args, get_origin, get_type_hints
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from edgeagents.errors import ToolCallError
 from edgeagents.runtimes.base import ToolCall, ToolSpec

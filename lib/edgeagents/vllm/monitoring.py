@@ -10,8 +10,9 @@ CPU utilisation standing in for GPU utilisation on a machine without a GPU.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -89,7 +90,7 @@ class VLLMMonitor:
             prev_t, prev = self._last.get(name, (now, {}))
             dt = now - prev_t
 
-            def delta(key: str) -> float:
+            def delta(key: str, flat: dict = flat, prev: dict = prev) -> float:
                 return flat.get(key, 0.0) - prev.get(key, 0.0) if prev else 0.0
 
             done = delta(f"{m.E2E}_count")

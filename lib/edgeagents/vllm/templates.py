@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
 
@@ -153,13 +154,6 @@ def generate_vllm_command(
     return cmd
 
 
-# Options of the guide that vLLM renamed or dropped since it was written.
-RENAMED = {
-    "--disable-log-requests": "request logging is off by default now (--enable-log-requests turns it on)",
-    "--speculative-model": "--speculative-config '{\"model\": ..., \"num_speculative_tokens\": N}'",
-}
-
-
 def modernize_command(cmd: Sequence[str], num_speculative_tokens: int = 5) -> list[str]:
     """The guide's command with its outdated options rewritten the way current vLLM spells them."""
     out: list[str] = []
@@ -199,7 +193,7 @@ class Validation:
     resolved: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
-    def raise_if_invalid(self) -> "Validation":
+    def raise_if_invalid(self) -> Validation:
         if not self.ok:
             raise InvalidRequestError(
                 f"vLLM rejects the {self.name!r} command at {self.stage}: {self.message}",

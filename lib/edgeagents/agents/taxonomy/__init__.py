@@ -27,7 +27,14 @@ from edgeagents.agents.taxonomy.goal_based import (
     manhattan,
     uniform_cost_search,
 )
-from edgeagents.agents.taxonomy.learning import CLICK_RATES, UCB1, BanditRuns, EpsilonGreedy, RandomRecommender, run_bandit
+from edgeagents.agents.taxonomy.learning import (
+    CLICK_RATES,
+    UCB1,
+    BanditRuns,
+    EpsilonGreedy,
+    RandomRecommender,
+    run_bandit,
+)
 from edgeagents.agents.taxonomy.model_based import MappingVacuum, compare_vacuums, run_vacuum
 from edgeagents.agents.taxonomy.reflex import ReflexThermostat, ReflexVacuum, band_score, run_thermostat
 from edgeagents.agents.taxonomy.slm_policy import (

@@ -15,8 +15,8 @@ from the seed, so the same seed always gives the same episode.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -214,7 +214,7 @@ class GridMap:
     goal: tuple[int, int]
 
     @classmethod
-    def from_ascii(cls, art: str | Sequence[str]) -> "GridMap":
+    def from_ascii(cls, art: str | Sequence[str]) -> GridMap:
         """Parse a map drawn with ``. , ~ # S G`` (one row per line)."""
         lines = [ln.strip() for ln in (art.splitlines() if isinstance(art, str) else art) if ln.strip()]
         if not lines:

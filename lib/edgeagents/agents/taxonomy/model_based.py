@@ -10,8 +10,8 @@ knows when the whole reachable room has been covered, so it can stop.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -6,8 +6,8 @@ and it fails as soon as the right action depends on something it cannot see *rig
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from edgeagents.errors import BackendError, InvalidRequestError, ToolCallError
 

@@ -29,8 +29,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from edgeagents.agents.tools import PRIORITIES, TIMEZONES, TOOL_SPECS
 from edgeagents.errors import InvalidRequestError
@@ -186,7 +187,7 @@ def _pick_tools(rng: random.Random, must: Sequence[str] = ()) -> list[ToolSpec]:
     return [TOOL_SPECS[n] for n in names]
 
 
-def share_key(example: "Example") -> str | None:
+def share_key(example: Example) -> str | None:
     """Examples with the same key start with the same text (system + tool list, or the router prompt)."""
     if example.kind == "complexity":
         return "complexity"
@@ -310,8 +311,8 @@ def _subject(device: str, symptom: str) -> str:
 
 # ------------------------------------------------------------------ the families
 def _tool_example(rng: random.Random) -> Example:
-    # uniform over the seven non-ticket tools: run 1 drew tickets 4x as often as any other tool and
-    # learned to answer most requests with create_support_ticket
+    # uniform over the seven non-ticket tools: drawing tickets 4x as often as any other tool teaches
+    # the model to answer most requests with create_support_ticket
     tool = rng.choice(["get_current_time", "lookup_customer", "lookup_order", "schedule_callback",
                        "run_system_diagnostics", "escalate_to_human", "search_knowledge_base"])
     cid, oid, name = _cid(rng), _oid(rng), rng.choice(NAMES)

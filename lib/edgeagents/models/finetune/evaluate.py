@@ -18,10 +18,11 @@ Metrics (each a fraction of the items it applies to):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from edgeagents.errors import InvalidRequestError, ToolCallError
 from edgeagents.runtimes.base import Message, ToolSpec

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError
 from edgeagents.runtimes.base import Message, ToolSpec

@@ -20,12 +20,13 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
-from edgeagents.models.finetune.data import IGNORE, Example, MIXES, encode_example, generate, share_key
+from edgeagents.models.finetune.data import IGNORE, MIXES, Example, encode_example, generate, share_key
 from edgeagents.settings import load_settings
 
 HF_CACHE_NAME = "gemma-3-270m-hf-from-q4km"
@@ -61,14 +62,14 @@ class TrainConfig:
     n_examples: int = 1300
     data_seed: int = 0
     mix: str = "default"  # a key of data.MIXES: "default" (the course families) or "general" (+ unseen-style tools)
-    seed: int = 1  # the shipped run 6: run 5's data and settings with seed 1 (seed 0 = run 5, 11/13 no invented call)
+    seed: int = 1  # the shipped adapter's seed
     epochs: float = 1.0
     max_steps: int | None = None  # overrides epochs when set
-    stop_after: int | None = None  # stop early on the same schedule (runs 1 and 2 stopped at 40: the learning rate was still high)
+    stop_after: int | None = None  # stop early on the same schedule (at 40 steps the learning rate is still high)
     batch_size: int = 8
     lr: float = 1e-3
     warmup_steps: int = 8
-    rank: int = 16  # run 4: r=16 beat r=8 on the same data (right tool 96 % vs 86 %, priority 3/8 vs 1/8)
+    rank: int = 16  # r=16 beats r=8 on the same data (right tool 96 % vs 86 %, priority 3/8 vs 1/8)
     alpha: int = 32
     targets: tuple[str, ...] = DEFAULT_TARGETS
     max_tokens: int = 2048

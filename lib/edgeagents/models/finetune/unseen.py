@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from edgeagents.errors import InvalidRequestError
 from edgeagents.models.finetune.evaluate import Backend, RuntimeBackend, first_call
