@@ -106,9 +106,9 @@ test-labs:
 binder-check:
 	$(PY) -m pytest -q -m binder -p no:cacheprovider tests/binder
 
-# Rewrites the README's lab table from the last measured runs (make test-labs and binder-check record them).
+# Rewrites the lab tables (README, docs/instructors.md) from the last measured runs (make test records them).
 lab-table:
-	$(PY) -m edgeagents.labtable README.md
+	$(PY) -m edgeagents.labtable README.md docs/instructors.md
 
 bench: setup
 	$(PY) benchmarks/bench_llamacpp_overhead.py

@@ -118,14 +118,19 @@ def test_lab_table_is_rendered_from_measurements_and_says_what_is_not_measured()
     assert "2 cores" in table and "2026-12-03" in table
 
 
-def test_readme_has_the_generated_lab_table(tmp_path):
-    text = (REPO / "README.md").read_text()
+@pytest.mark.parametrize("page", ["README.md", "docs/instructors.md"])
+def test_readme_and_instructor_page_have_the_generated_lab_table(tmp_path, page):
+    text = (REPO / page).read_text()
     assert labtable.BEGIN in text and labtable.END in text
-    readme = tmp_path / "README.md"
-    readme.write_text(text)
-    (tmp_path / "labs").symlink_to(REPO / "labs")
-    labtable.update_readme(readme, {})
-    assert "not measured" in readme.read_text()
+    copy = tmp_path / page
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(text)
+    labtable.update_readme(copy, {})
+    assert "not measured" in copy.read_text()
+    # the links work from where the page lives
+    link = "labs/00_start_here.ipynb" if page == "README.md" else "../labs/00_start_here.ipynb"
+    rendered = labtable.render({}, REPO / "labs", "labs" if page == "README.md" else "../labs")
+    assert f"]({link})" in rendered
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         labtable.update_readme(tmp_path / "plain.md", {})

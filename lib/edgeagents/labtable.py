@@ -3,12 +3,13 @@
 Each row joins what the doctor knows a lab needs (:data:`edgeagents.doctor.LABS`) with the last measured run of the
 lab and of its solutions (:mod:`edgeagents.labrun`: ``make test`` records them). A lab with no measurement says so.
 
-    python -m edgeagents.labtable README.md      # rewrite the table between the markers
+    python -m edgeagents.labtable README.md docs/instructors.md   # rewrite the tables between the markers
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -38,8 +39,8 @@ def _minutes(run: dict | None) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def render(timings: dict, labs_dir: Path = REPO / "labs") -> str:
-    """The table as Markdown, for every lab whose notebook exists in ``labs_dir``."""
+def render(timings: dict, labs_dir: Path = REPO / "labs", link_prefix: str = "labs") -> str:
+    """The table as Markdown, for every lab whose notebook exists in ``labs_dir`` (linked as ``link_prefix/...``)."""
     rows = ["| lab | run time: lab / solutions | peak memory | extras | servers | Binder |",
             "|---|---|---|---|---|---|"]
     measured = []
@@ -55,7 +56,7 @@ def render(timings: dict, labs_dir: Path = REPO / "labs") -> str:
         extras = ", ".join(f"`{e}`" for e in needs.extras) or "—"
         servers = ", ".join(needs.servers) or "—"
         binder = "yes" if not needs.not_on_binder else f"no: {needs.not_on_binder}"
-        rows.append(f"| [{needs.lab} {needs.title}](labs/{found[0].name}) | {_minutes(lab)} / {_minutes(solutions)} "
+        rows.append(f"| [{needs.lab} {needs.title}]({link_prefix}/{found[0].name}) | {_minutes(lab)} / {_minutes(solutions)} "
                     f"| {peak} | {extras} | {servers} | {binder} |")
     if measured:
         cpus = sorted({str(r.get("cpus", "?")) for r in measured})
@@ -70,12 +71,13 @@ def render(timings: dict, labs_dir: Path = REPO / "labs") -> str:
     return "\n".join(rows)
 
 
-def update_readme(readme: Path, timings: dict | None = None) -> bool:
-    """Rewrite the table between the markers; True when the file changed."""
+def update_readme(readme: Path, timings: dict | None = None, labs_dir: Path = REPO / "labs") -> bool:
+    """Rewrite the table between the markers in ``readme`` (any Markdown file); True when the file changed."""
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         raise ValueError(f"{readme} has no lab-table markers: put {BEGIN!r} and {END!r} where the table goes")
-    table = render(load_timings() if timings is None else timings, readme.parent / "labs")
+    link = Path(os.path.relpath(labs_dir, readme.resolve().parent)).as_posix()
+    table = render(load_timings() if timings is None else timings, labs_dir, link)
     new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{table}\n{END}", text, flags=re.S)
     if new != text:
         readme.write_text(new)
@@ -84,10 +86,12 @@ def update_readme(readme: Path, timings: dict | None = None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgeagents.labtable", description=__doc__.split("\n\n")[0])
-    parser.add_argument("readme", type=Path, nargs="?", default=REPO / "README.md")
+    parser.add_argument("files", type=Path, nargs="*", default=[REPO / "README.md", REPO / "docs" / "instructors.md"])
     args = parser.parse_args(argv)
-    changed = update_readme(args.readme)
-    print(f"{args.readme}: lab table {'updated' if changed else 'unchanged'}")
+    timings = load_timings()
+    for path in args.files:
+        changed = update_readme(path, timings)
+        print(f"{path}: lab table {'updated' if changed else 'unchanged'}")
     return 0
 
 
