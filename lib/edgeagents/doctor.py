@@ -37,28 +37,41 @@ class Component:
 
 @dataclass(frozen=True)
 class LabNeeds:
+    """What one lab needs. The README's lab table and the Binder check read these too."""
+
     lab: str
     title: str
     needs: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()  # pip extras beyond the base install (pyproject's optional-dependencies)
+    servers: tuple[str, ...] = ()  # processes the lab starts or talks to, beside the in-process model
+    not_on_binder: str = ""  # why the lab cannot run whole on Binder (~2 GB RAM); empty: it can
 
 
 LABS: tuple[LabNeeds, ...] = (
     LabNeeds("00", "Start here", ("course model",)),
     LabNeeds("01", "Agents", ("course model",)),
     LabNeeds("02", "SLM fundamentals", ("course model",)),
-    LabNeeds("03", "Quantization and GGUF", ("course model", "3 GB free RAM")),
-    LabNeeds("04", "Edge runtimes", ("course model",), ("onnxruntime-genai", "Apple MLX")),
+    LabNeeds("03", "Quantization and GGUF", ("course model", "3 GB free RAM"), extras=("forge",),
+             not_on_binder="the quantization ladder needs the forge's F16 build and about 3 GB of RAM"),
+    LabNeeds("04", "Edge runtimes", ("course model",), ("onnxruntime-genai", "Apple MLX"), extras=("forge",),
+             not_on_binder="the ONNX Runtime GenAI build needs PyTorch (the forge extra), too big for Binder"),
     LabNeeds("05", "SLM vs LLM", ("course model",), ("OpenAI-compatible endpoint",)),
-    LabNeeds("06", "Hybrid routing", ("course model",), ("OpenAI-compatible endpoint",)),
-    LabNeeds("07", "Specialising an SLM", ("course model",), ("finetune extra", "12 GB free RAM")),
-    LabNeeds("08", "Foundry Local", ("course model", "foundry-local-sdk")),
-    LabNeeds("09", "Ollama", ("course model", "ollama client", "Ollama server")),
-    LabNeeds("10", "vLLM", ("course model", "vLLM")),
-    LabNeeds("11", "Agent Framework", ("course model", "agent-framework")),
-    LabNeeds("12", "Multi-agent orchestration", ("course model", "agent-framework")),
+    LabNeeds("06", "Hybrid routing", ("course model",), ("OpenAI-compatible endpoint",), extras=("embeddings",)),
+    LabNeeds("07", "Specialising an SLM", ("course model",), ("finetune extra", "12 GB free RAM"),
+             extras=("finetune",), not_on_binder="live LoRA training needs PyTorch and about 12 GB of RAM"),
+    LabNeeds("08", "Foundry Local", ("course model", "foundry-local-sdk"), extras=("foundry", "forge"),
+             not_on_binder="Foundry Local runs the forge's ONNX build, which needs PyTorch to make"),
+    LabNeeds("09", "Ollama", ("course model", "ollama client", "Ollama server"), extras=("ollama",),
+             servers=("Ollama",), not_on_binder="the course's Ollama server (~480 MB, compiled with gcc) "
+             "and its F16 model do not fit Binder"),
+    LabNeeds("10", "vLLM", ("course model", "vLLM"), extras=("vllm", "forge"),
+             servers=("vLLM (.venv-vllm)", "llama.cpp server"),
+             not_on_binder="vLLM needs about 8 GB of RAM and its own 3.5 GB environment"),
+    LabNeeds("11", "Agent Framework", ("course model", "agent-framework"), extras=("agents",)),
+    LabNeeds("12", "Multi-agent orchestration", ("course model", "agent-framework"), extras=("agents",)),
     LabNeeds("13", "Monitoring", ("course model",)),
-    LabNeeds("14", "Capstone", ("course model", "agent-framework")),
+    LabNeeds("14", "Capstone", ("course model", "agent-framework"), extras=("agents",)),
 )
 
 

@@ -1,22 +1,30 @@
-"""Build the Binder environment in a fresh virtual environment and run lab 00 in it.
+"""Build the Binder environment in a fresh virtual environment and run every Binder lab in it, each under 2 GB.
 
-mybinder.org builds images with repo2docker, which needs Docker; this machine has none. The
-next best proof: do what repo2docker does with ``binder/`` (install requirements.txt, run
-postBuild, start through ``binder/start``) in a new venv with an empty models folder, then
-execute lab 00 there. Run with ``pytest -m binder tests/binder``.
+mybinder.org builds images with repo2docker, which needs Docker; this machine has none. The next best proof: do what
+repo2docker does with ``binder/`` (install requirements.txt, run postBuild, start through ``binder/start``) in a new
+venv with an empty models folder, then run each lab that :mod:`edgeagents.binder` says fits Binder, and its
+solutions (checks strict), with ``python -m edgeagents.labrun``, which measures the kernel's peak memory and records
+the run for the README's lab table. Two notebooks run at a time, as in ``make test-labs``.
+Run with ``pytest -m binder tests/binder`` (``make binder-check``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from edgeagents.binder import BINDER_RAM_MB, notebooks
+from edgeagents.labrun import load_timings
+
 pytestmark = pytest.mark.binder
 REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = notebooks(on_binder_only=True, labs_dir=REPO / "labs")
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: int) -> subprocess.CompletedProcess[str]:
@@ -25,27 +33,59 @@ def run(cmd: list[str], env: dict[str, str], timeout: int) -> subprocess.Complet
     return proc
 
 
-def test_binder_environment_builds_and_runs_lab_00(tmp_path):
-    venv = tmp_path / "binder-venv"
+@pytest.fixture(scope="module")
+def binder_env(tmp_path_factory) -> dict[str, str]:
+    tmp = tmp_path_factory.mktemp("binder")
+    venv = tmp / "binder-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH", "EDGEAGENTS_"))},
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "EDGEAGENTS_MODELS_DIR": str(tmp_path / "models"),  # empty: postBuild must prepare the model
+        "EDGEAGENTS_MODELS_DIR": str(tmp / "models"),  # empty: postBuild must prepare the model
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
-    env.pop("EDGEAGENTS_THREADS", None)  # binder/start sets it
+    if os.environ.get("EDGEAGENTS_HOME"):  # where the run is recorded; binder/start sets the threads
+        env["EDGEAGENTS_HOME"] = os.environ["EDGEAGENTS_HOME"]
     run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"], env, 600)
     run(["bash", "binder/postBuild"], env, 1800)
-    assert (tmp_path / "models" / "gemma-3-270m-q4_k_m.gguf").exists()
-    out = tmp_path / "lab00.ipynb"
-    run(
-        [
-            "binder/start",
-            str(venv / "bin" / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
-            "--ExecutePreprocessor.timeout=300", "--output", str(out), "labs/00_start_here.ipynb",
-        ],
-        env,
-        900,
-    )
-    assert out.exists() and out.stat().st_size > 0
+    assert (tmp / "models" / "gemma-3-270m-q4_k_m.gguf").exists()
+    return env
+
+
+@pytest.fixture(scope="module")
+def binder_runs(binder_env) -> dict[str, dict]:
+    """Every Binder notebook run in the Binder environment, longest first so two workers finish together."""
+    previous = load_timings().get("binder", {})
+    ordered = sorted(NOTEBOOKS, key=lambda p: -float(previous.get(p.stem, {}).get("seconds", 0)))
+
+    def labrun(path: Path) -> tuple[str, dict]:
+        env = {**binder_env, **({"EDGEAGENTS_STRICT_CHECKS": "1"} if path.parent.name == "solutions" else {})}
+        proc = subprocess.run(
+            ["binder/start", "python", "-m", "edgeagents.labrun", "--section", "binder",
+             "--max-rss-mb", str(BINDER_RAM_MB), str(path.relative_to(REPO))],
+            cwd=REPO, env=env, text=True, capture_output=True, timeout=3600,
+        )
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        result = json.loads(lines[-1]) if lines else {"ok": False, "error": proc.stderr[-4000:]}
+        return path.stem, {**result, "returncode": proc.returncode}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(pool.map(labrun, ordered))
+    for stem, r in results.items():
+        print(f"[binder] {stem}: {r.get('seconds', '?')} s, peak {r.get('peak_rss_mb', '?')} MB, ok={r.get('ok')}")
+    return results
+
+
+def test_binder_environment_has_every_binder_lab():
+    assert {p.name[:2] for p in NOTEBOOKS} >= {"00", "01", "11"}
+    assert all((REPO / "labs" / "solutions" / f"{p.stem}_solutions.ipynb") in NOTEBOOKS
+               for p in NOTEBOOKS if p.parent.name == "labs")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_binder_lab_runs_under_binders_memory(binder_runs, path):
+    result = binder_runs[path.stem]
+    assert result["ok"], f"{path.name} failed on Binder:\n{result.get('error', '')}"
+    assert result["peak_rss_mb"] <= BINDER_RAM_MB, (
+        f"{path.name} peaked at {result['peak_rss_mb']} MB, over Binder's {BINDER_RAM_MB} MB")
+    assert result["returncode"] == 0
