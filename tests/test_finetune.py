@@ -144,6 +144,31 @@ def test_shared_prefix_stops_before_supervision_and_batches_share_keys():
         assert all(enc[i][0][:prefix] == enc[batch[0]][0][:prefix] for i in batch)
 
 
+def test_keyless_batches_keep_to_the_token_budget_and_the_default_plan_is_unchanged():
+    from edgeagents.models.finetune.data import MIXES
+    from edgeagents.models.finetune.train import TrainConfig, plan_batches
+
+    budget = TrainConfig().batch_tokens
+    # Characters stand in for tokens: each is at least one token's worth, so a plan unchanged here is unchanged
+    # with the real tokenizer too.
+    default = generate(1300, seed=0)
+    enc = [encode_example(e, char_encode, 2, 10_000) for e in default]
+    keys = [share_key(e) for e in default]
+    assert plan_batches(enc, keys, 8, random.Random(1), budget) == plan_batches(enc, keys, 8, random.Random(1))
+
+    general = generate(720, seed=0, mix=MIXES["general"])
+    enc = [encode_example(e, char_encode, 2, 10_000) for e in general]
+    keys = [share_key(e) for e in general]
+    plan = plan_batches(enc, keys, 8, random.Random(1), budget)
+    assert sorted(i for _, b in plan for i in b) == list(range(720))
+    keyless = [b for _, b in plan if keys[b[0]] is None]
+    assert keyless
+    for batch in keyless:
+        padded = len(batch) * max(len(enc[i][0]) for i in batch)
+        assert len(batch) == 1 or padded <= budget, f"{len(batch)} rows, {padded} padded tokens"
+    assert len(plan) > len(plan_batches(enc, keys, 8, random.Random(1)))  # the long ones now go fewer at a time
+
+
 # ------------------------------------------------------------------ scoring
 def test_score_reply_catches_bad_calls():
     item = {"kind": "ticket", "expect": {"tool": "create_support_ticket", "arguments": {"customer_id": "C001"},
