@@ -142,7 +142,7 @@ def run_task(agent_fn: AgentFn, task: Task, store_factory: StoreFactory = Busine
         t0 = time.perf_counter()
         try:
             reply = agent_fn(store, list(task.turns), seed)
-        except Exception as exc:  # any agent bug or runtime failure is a failed trial, recorded by type
+        except Exception as exc:  # noqa: BLE001 - any agent bug or runtime failure is a failed trial, recorded by type
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             return Trial(task.id, task.category, seed, False, [f"agent raised {type(exc).__name__}: {first}"],
                          seconds=time.perf_counter() - t0, error=type(exc).__name__)

@@ -123,14 +123,14 @@ TASKS: list[Task] = [
     # ---- tickets with the priority the policy sets
     Task("ticket-01", "ticket_priority", ["I'm customer C004. My door sensor gives off a burning smell! Open a ticket."],
          expected=_ticket("C004", "urgent")),
-    Task("ticket-02", "ticket_priority", ["Customer C003 here: my Home hub H3 is dead, it will not power on. "
-                                          "Please open a ticket."], expected=_ticket("C003", "high")),
-    Task("ticket-03", "ticket_priority", ["This is C005. My smart plug drops off the Wi-Fi now and then. "
-                                          "Can you raise a ticket?"], expected=_ticket("C005", "medium")),
-    Task("ticket-04", "ticket_priority", ["Customer C001: the edge router has a small scratch on its case. "
-                                          "Log a ticket please."], expected=_ticket("C001", "low")),
-    Task("ticket-05", "ticket_priority", ["I am C006 and my router is overheating, it is too hot to touch. "
-                                          "Open a ticket now."], expected=_ticket("C006", "urgent")),
+    Task("ticket-02", "ticket_priority", [("Customer C003 here: my Home hub H3 is dead, it will not power on. "
+                                           "Please open a ticket.")], expected=_ticket("C003", "high")),
+    Task("ticket-03", "ticket_priority", [("This is C005. My smart plug drops off the Wi-Fi now and then. "
+                                           "Can you raise a ticket?")], expected=_ticket("C005", "medium")),
+    Task("ticket-04", "ticket_priority", [("Customer C001: the edge router has a small scratch on its case. "
+                                           "Log a ticket please.")], expected=_ticket("C001", "low")),
+    Task("ticket-05", "ticket_priority", [("I am C006 and my router is overheating, it is too hot to touch. "
+                                           "Open a ticket now.")], expected=_ticket("C006", "urgent")),
     Task("ticket-06", "ticket_priority", ["My camera will not turn on at all.", "My customer id is C008."],
          expected=_ticket("C008", "high")),
     # ---- callbacks on the day asked for (CAPSTONE_NOW is 2026-11-22)
