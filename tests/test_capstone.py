@@ -202,6 +202,53 @@ def test_state_differences_pair_similar_rows_one_to_one():
         "tickets: unexpected row {'customer_id': 'C001', 'priority': 'low'}"]
 
 
+# ---------------------------------------------------------------------- the course agent's glue, scripted
+class TicketRuntime:
+    """A stand-in course runtime: the router picks "ticket", the forced call opens an urgent ticket for C004,
+    the answer from the result is fixed. Records the options of every call."""
+
+    name = "scripted"
+    model = "scripted-model"
+
+    def __init__(self) -> None:
+        self.seen: list[dict] = []
+
+    def score(self, prompt, continuations):  # noqa: ANN001, ANN201
+        return [0.0 if c.strip() == "ticket" else -5.0 for c in continuations]
+
+    def _result(self, text: str, calls: tuple = ()):  # noqa: ANN202
+        from edgeagents.runtimes.base import Result, Timings, Usage
+
+        return Result(text, "tool_calls" if calls else "stop", Usage(10, 5), Timings(0.01, 0.02, 10, 5),
+                      self.model, self.name, tool_calls=calls)
+
+    def chat(self, messages, *, tools=None, tool_choice="auto", **options):  # noqa: ANN001, ANN201
+        from edgeagents.runtimes.base import ToolCall
+
+        self.seen.append({"kind": "chat", "tool_choice": tool_choice, **options})
+        args = {"customer_id": "C004", "subject": "burning smell", "priority": "urgent"}
+        return self._result("", (ToolCall("create_support_ticket", args, "call_0"),))
+
+    def complete(self, prompt, **options):  # noqa: ANN001, ANN201
+        self.seen.append({"kind": "complete", **options})
+        return self._result("I opened an urgent ticket for you.")
+
+
+def test_course_agent_binds_the_tools_to_each_trial_store_and_passes_the_seed():
+    pytest.importorskip("agent_framework", reason="needs the agents extra: pip install -e '.[agents]'")
+    from edgeagents.capstone.agent import course_agent
+
+    rt = TicketRuntime()
+    task = next(t for t in TASKS if t.id == "ticket-01")
+    report = evaluate(course_agent(rt, temperature=0.5), [task], k=2)
+    assert [r.success for r in report.trials] == [True, True]  # each trial wrote to its own fresh store
+    chats = [s for s in rt.seen if s["kind"] == "chat"]
+    assert [c["seed"] for c in chats] == [0, 1] and all(c["temperature"] == 0.5 for c in chats)
+    trial = report.trials[0]
+    assert trial.tool_calls[0]["name"] == "create_support_ticket" and trial.tool_calls[0]["error"] is None
+    assert trial.tokens == 30 and trial.seconds > 0  # two model calls of 15 tokens: the call, then the answer
+
+
 # ---------------------------------------------------------------------- the real agent
 @pytest.mark.slow
 def test_the_real_course_agent_completes_an_evaluation():

@@ -47,8 +47,9 @@ class CourseAgent:
         runtime: an open course runtime; ``None`` opens the course model (``edgeagents.open_runtime``) on
             first use, and :meth:`close` closes it.
         tool_strategy: ``"route"`` (lab 11's default for the small model) or ``"auto"``.
-        temperature: sampling temperature of every model call; above 0 so the k trials of a task differ
-            (each trial also gets its own seed).
+        temperature: sampling temperature, above 0 so the k trials of a task differ (each trial also gets
+            its own seed). With ``"route"``, EdgeChatClient writes the answer from a tool result greedily,
+            so there the trials differ in the tool calls' arguments; with ``"auto"`` in every call.
         max_tokens: reply budget per model call.
         n_ctx, n_threads: used only when the runtime is opened here.
         tools: the allowlist (default :data:`CAPSTONE_TOOLS`).
