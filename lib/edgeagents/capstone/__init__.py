@@ -6,7 +6,7 @@
 
 >>> from edgeagents.capstone import TASKS, evaluate
 >>> report = evaluate(my_agent_fn, TASKS, k=3)        # doctest: +SKIP
->>> report.summary()["pass^k"]                          # doctest: +SKIP
+>>> report.summary()["pass^3"]                          # doctest: +SKIP
 """
 
 from edgeagents.capstone.evaluate import AgentReply, Report, Trial, evaluate, pass_hat_k, run_task
