@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from edgeagents.agents.store import BusinessStore
 from edgeagents.capstone.tasks import MUTABLE_TABLES, Task
