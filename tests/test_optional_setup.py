@@ -204,3 +204,54 @@ def test_make_vllm_without_a_wheel_is_skipped_and_retried_next_time(tmp_path):
     assert not (vllm / ".installed").exists(), "no stamp: the next `make vllm` tries again"
     strict = _make(f"PYTHON={fake}", f"VLLM_VENV={vllm}", "vllm", "REQUIRE=1", dry=False, tmp=tmp_path)
     assert strict.returncode != 0
+
+
+def _path_without_a_compiler(tmp: Path) -> str:
+    """A PATH with every usual tool but no C compiler (gcc, cc and their relatives hidden)."""
+    bin_dir = tmp / "no-cc-bin"
+    bin_dir.mkdir()
+    hidden = re.compile(r"^(gcc|cc|c\+\+|g\+\+|clang|cpp|x86_64-linux-gnu-(gcc|g\+\+|cpp))(-[\d.]+)?$|^c[89]9$")
+    for folder in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(folder):
+            continue
+        for entry in os.scandir(folder):
+            link = bin_dir / entry.name
+            if not hidden.match(entry.name) and not link.exists():
+                link.symlink_to(entry.path)
+    return str(bin_dir)
+
+
+@needs_make
+@pytest.mark.parametrize("machine", ["Darwin/arm64", "Linux/x86_64 without a C compiler"])
+def test_make_lab_reaches_jupyterlab_where_the_optional_parts_cannot_be_set_up(tmp_path, machine):
+    """`make lab` end to end on a simulated machine: no wheels for the extras, no Ollama build; JupyterLab opens.
+
+    The venv's `python` is a stand-in whose pip finds no wheel for the forge or Foundry extras and which runs the real
+    Ollama installer; `edgeagents` (models, doctor) and `jupyter` are stand-ins too, so nothing is installed.
+    """
+    venv, opened = tmp_path / "v", tmp_path / "jupyter-was-opened"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "edgeagents").write_text("#!/bin/sh\nexit 0\n")
+    (venv / "bin" / "jupyter").write_text(f'#!/bin/sh\necho "$@" > "{opened}"\n')
+    fake = tmp_path / "python-no-wheels"
+    fake.write_text('#!/bin/sh\n'
+                    'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; exit 0; fi\n'
+                    f'if [ "$1 $2" = "-m edgeagents.ollama.install" ]; then shift 2; exec "{sys.executable}" '
+                    '-m edgeagents.ollama.install "$@"; fi\n'
+                    'case "$*" in *forge*|*foundry*) echo "ERROR: No matching distribution found" >&2; exit 1;; esac\n')
+    for stub in (fake, venv / "bin" / "edgeagents", venv / "bin" / "jupyter"):
+        stub.chmod(0o755)
+    env = {"EDGEAGENTS_HOME": str(tmp_path / "home"),
+           "PYTHONPATH": f"{REPO / 'lib'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    if machine.startswith("Darwin"):
+        env["EDGEAGENTS_PRETEND_PLATFORM"] = machine
+    else:
+        env["PATH"] = _path_without_a_compiler(tmp_path)
+    cmd = [MAKE, "--no-print-directory", f"PYTHON={fake}", f"VENV={venv}", "lab"]
+    inherited = {k: v for k, v in os.environ.items() if k not in ("REQUIRE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**inherited, **env}, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    skipped = _skip_lines(run.stdout)
+    assert len(skipped) == 3, skipped  # the forge/finetune extras, Foundry Local's SDK, the course's Ollama server
+    assert "OLLAMA_HOST" in skipped[-1] and ("Darwin" if machine.startswith("Darwin") else "C compiler") in skipped[-1]
+    assert opened.exists() and "lab" in opened.read_text() and "labs/00_start_here.ipynb" in opened.read_text()
