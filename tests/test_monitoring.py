@@ -6,13 +6,7 @@ Events are built by hand here (the collector's only input); the runtimes' own ev
 
 from __future__ import annotations
 
-import json
-import shutil
-import socket
-import subprocess
 import threading
-import time
-import urllib.parse
 import urllib.request
 
 import numpy as np
@@ -182,40 +176,114 @@ def test_metrics_server_serves_the_exposition_on_loopback():
     assert server.httpd.server_address[0] == "127.0.0.1"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.skipif(shutil.which("prometheus") is None,
+@pytest.mark.skipif(prom.prometheus_binary() is None,
                     reason="no prometheus binary: `make prometheus` installs Debian's package when run as root")
-def test_a_real_prometheus_scrapes_the_exposition_and_answers_promql(tmp_path):
-    with prom.serve(_filled()) as server:
-        port = _free_port()
-        config = tmp_path / "prometheus.yml"
-        config.write_text("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: edgeagents\n"
-                          f"    static_configs:\n      - targets: ['127.0.0.1:{server.port}']\n")
-        proc = subprocess.Popen(
-            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            query = 'sum(gen_ai_client_operation_duration_seconds_count{gen_ai_provider_name="llamacpp"})'
-            url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": query})
-            deadline, answer = time.monotonic() + 60, None
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    with urllib.request.urlopen(url, timeout=5) as reply:
-                        result = json.load(reply)["data"]["result"]
-                    if result:
-                        answer = float(result[0]["value"][1])
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.5)
-            assert proc.poll() is None, proc.stderr.read()[-2000:]
-            assert answer == 4.0  # three successful requests and one failed, as scraped
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+def test_a_real_prometheus_scrapes_the_exposition_and_answers_promql():
+    with prom.serve(_filled()) as server, prom.PrometheusServer([server.target]) as prometheus:
+        query = 'sum(gen_ai_client_operation_duration_seconds_count{gen_ai_provider_name="llamacpp"})'
+        answer = prometheus.wait_for(query)
+        assert float(answer[0]["value"][1]) == 4.0  # three successful requests and one failed, as scraped
+        with pytest.raises(InvalidRequestError, match="refused"):
+            prometheus.query("sum(")
+    assert prometheus.process.poll() is not None
+
+
+def test_performance_report_and_scaling_recommendations_follow_the_guides_rules(tmp_path):
+    from edgeagents.monitoring import report
+
+    clock = Clock()
+    c = Collector(window_s=60, clock=clock)
+    for d in (0.5, 4.0, 5.0):
+        request(c, clock, duration=d)
+    clock.now += 30
+    table = report.performance_report(c.stats(), health={"llamacpp": [True, True, False, True]})
+    row = table.iloc[0]
+    assert row["availability"] == 0.75 and row["success_rate"] == 1.0 and row["latency_max_s"] == 5.0
+    recs = {r["type"] for r in report.scaling_recommendations(c.stats(), VLLM_GUIDE, gpu_utilization_percent=97)}
+    assert recs == {"scale_up", "scale_out"}  # 0.1 requests/s is idle, but the GPU is not
+    idle = report.scaling_recommendations(c.stats(), VLLM_GUIDE.with_(latency_p95_s=None))
+    assert [r["type"] for r in idle] == ["scale_down"]
+    page = report.write_html(table, tmp_path / "report.html")
+    assert "<table" in page.read_text() and "llamacpp" in page.read_text()
+
+
+# ---------------------------------------------------------------- load generator and failover
+class FakeResult:
+    def __init__(self, runtime: str = "fake", tokens: int = 5) -> None:
+        from edgeagents.runtimes.base import Timings, Usage
+
+        self.runtime, self.usage, self.timings = runtime, Usage(3, tokens), Timings(0.001, 0.005, 3, tokens)
+
+
+def test_load_accounts_for_every_request_and_reports_what_serving_benchmarks_report():
+    from edgeagents.errors import BackendError
+    from edgeagents.monitoring.load import run_load
+
+    def send(i: int):
+        if i % 10 == 3:
+            raise InvalidRequestError("bad request on purpose")
+        if i % 25 == 7:
+            raise BackendError("injected backend failure")
+        if i == 42:
+            raise RuntimeError("a bug in the sender is still an outcome")
+        return FakeResult()
+
+    seen = []
+    report = run_load(send, n=200, concurrency=8, on_outcome=seen.append)
+    s = report.summary()
+    assert s["requests"] == 200 == s["successful"] + s["failed"] == len(seen)
+    assert s["errors_by_type"] == {"InvalidRequestError": 20, "BackendError": 8, "RuntimeError": 1}
+    assert sorted(o.index for o in report.outcomes) == list(range(200))
+    assert s["request_throughput"] > 0 and s["output_tokens_per_s"] > 0
+    assert s["median_ttft_s"] == pytest.approx(0.001) and s["p99_e2e_s"] is not None
+    assert len(report.table()) == 200
+    with pytest.raises(InvalidRequestError):
+        run_load(send, n=0)
+    with pytest.raises(InvalidRequestError):
+        run_load(send, n=10, concurrency=1000)
+
+
+def test_a_broken_dashboard_loses_no_request():
+    from edgeagents.monitoring.load import run_load
+
+    def broken(_outcome):
+        raise ValueError("plot failed")
+
+    report = run_load(lambda i: FakeResult(), n=20, concurrency=2, on_outcome=broken)
+    assert report.successful == 20
+
+
+def test_failover_moves_on_after_a_transport_error_and_not_after_a_bad_request():
+    from edgeagents.errors import RuntimeUnavailableError
+    from edgeagents.monitoring.load import Failover, run_load
+
+    class Dies:
+        name = "server"
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def chat(self, messages, **options):
+            self.calls += 1
+            if options.get("max_tokens", 0) < 0:
+                raise InvalidRequestError("max_tokens must be >= 0")
+            if self.calls > 5:
+                raise RuntimeUnavailableError("the server process died")
+            return FakeResult("server")
+
+    class Local:
+        name = "llama.cpp"
+
+        def chat(self, messages, **options):
+            return FakeResult("llama.cpp")
+
+    fo = Failover([Dies(), Local()])
+    with pytest.raises(InvalidRequestError):
+        fo.chat([], max_tokens=-1)  # wrong anywhere: not retried, no switch
+    assert fo.switches == []
+    report = run_load(lambda i: fo.chat([{"role": "user", "content": "hi"}]), n=30, concurrency=3)
+    assert report.successful == 30  # the failed call was answered by the fallback: nothing lost
+    assert fo.current.name == "llama.cpp" and len(fo.switches) == 1 and fo.switches[0][3] == "RuntimeUnavailableError"
+    assert {o.runtime for o in report.outcomes} == {"server", "llama.cpp"}
+    with pytest.raises(InvalidRequestError):
+        Failover([])
