@@ -27,7 +27,7 @@ VLLM_SKIP = $(VLLM_PACKAGE) has no wheel here: lab 10 needs vLLM; on a GPU machi
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 .PHONY: vllm models setup lab test lint test-lib test-browser test-labs binder-check lab-table bench doctor clean ollama-server \
-	adapter browser
+	adapter browser prometheus
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,7 +73,7 @@ lab: setup
 # The tests also exercise vLLM for real, so they build its environment (learners get it with `make vllm`).
 # REQUIRE=1: every optional part must install here, so CI proves they do.
 test: export REQUIRE = 1
-test: setup vllm browser
+test: setup vllm browser prometheus
 	@start=$$(date +%s); \
 	$(MAKE) lint test-lib test-browser test-labs binder-check; rc=$$?; \
 	echo "[make test] tests took $$(( ($$(date +%s) - start + 30) / 60 )) min (rc=$$rc)"; exit $$rc
@@ -93,6 +93,15 @@ browser:
 		apt-get update -q && apt-get install -y -q chromium fonts-noto-color-emoji; \
 	else echo "[browser] skipped: no chromium and no root apt-get; the JupyterLab browser test will skip" \
 		"(install Debian's chromium to run it)"; fi
+
+# Debian's prometheus for the test that has a real Prometheus scrape the monitoring exposition; installed only as
+# root with apt, otherwise that test skips and says why.
+prometheus:
+	@if command -v prometheus >/dev/null 2>&1; then echo "[prometheus] $$(command -v prometheus)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && apt-get install -y -q --no-install-recommends prometheus; \
+	else echo "[prometheus] skipped: no prometheus and no root apt-get; the Prometheus scrape test will skip" \
+		"(install Debian's prometheus to run it)"; fi
 
 # Labs 00 and 01 run through JupyterLab's UI in chromium (Playwright), on copies of the notebooks.
 test-browser:

@@ -323,3 +323,47 @@ def test_close_waits_for_a_tokenizer_in_use_and_refuses_one_after():
     with pytest.raises(RuntimeClosedError):
         with gate.reading():
             pass
+
+
+# ---------------------------------------------------------------- request events (what monitoring reads)
+def _events_of(seen: list, request_id: int) -> list:
+    return [e for e in seen if e.request_id == request_id]
+
+
+def test_every_request_reports_one_start_and_one_end_with_its_figures(rt, kind):
+    from edgeagents import events
+    from edgeagents.monitoring import Collector
+
+    seen: list = []
+    with events.subscribe(seen.append), Collector() as collector:
+        rt.complete(PROMPT, max_tokens=4)
+        rt.chat(HELLO, max_tokens=4)
+    ids = list(dict.fromkeys(e.request_id for e in seen))
+    assert len(ids) == 2, seen
+    for rid, operation in zip(ids, ("text_completion", "chat")):
+        start, end = _events_of(seen, rid)
+        assert (start.phase, end.phase) == ("start", "end")
+        assert start.runtime == end.runtime == rt.info().runtime and end.operation == operation
+        assert end.error_type is None and end.duration_s > 0 and end.completion_tokens >= 1
+        assert end.ttft_s is not None and 0 < end.ttft_s <= end.duration_s
+        # llama-cpp-python's server reports no usage in a stream: its prompt count is unknown there (0)
+        assert end.prompt_tokens > 0 or kind == "llama.cpp-server"
+    (stats,) = collector.stats()
+    assert stats.requests == 2 and stats.errors == 0 and stats.in_flight == 0
+
+
+def test_a_stream_dropped_half_read_reports_its_end_as_abandoned(rt):
+    import gc
+
+    from edgeagents import events
+
+    seen: list = []
+    with events.subscribe(seen.append):
+        stream = rt.complete_stream(PROMPT, max_tokens=64)
+        reader = iter(stream)
+        next(reader)
+        del reader, stream
+        gc.collect()
+        rt.complete(PROMPT, max_tokens=2)  # the runtime serves the next request as usual
+    ends = [e for e in seen if e.phase == "end"]
+    assert [e.error_type for e in ends] == ["StreamAbandoned", None], ends

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from edgeagents.errors import ToolCallError
@@ -317,6 +319,7 @@ def test_onnx_genai_auto_calls_reject_duplicate_keys(tools):
 
     rt._closed = False
     rt._gate = ModelGate("onnx-genai")
+    rt.folder = Path("canned-onnx-model")  # names the model in the request events
     rt._segments_to_tokens = lambda segments: [2]
     rt._generate = lambda tokens, opts, **kw: iter([_reply(SMUGGLED_REPLY)])
     with pytest.raises(ToolCallError, match="'name' twice"):

@@ -70,7 +70,7 @@ LABS: tuple[LabNeeds, ...] = (
              not_on_binder="vLLM needs about 8 GB of RAM and its own 3.5 GB environment"),
     LabNeeds("11", "Agent Framework", ("course model", "agent-framework"), extras=("agents",)),
     LabNeeds("12", "Multi-agent orchestration", ("course model", "agent-framework"), extras=("agents",)),
-    LabNeeds("13", "Monitoring", ("course model",)),
+    LabNeeds("13", "Monitoring", ("course model",), servers=("llama.cpp server", "Prometheus (optional)")),
     LabNeeds("14", "Capstone", ("course model", "agent-framework"), extras=("agents",)),
 )
 

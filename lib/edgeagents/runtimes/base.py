@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
+
+from edgeagents import events
 
 Message = dict[str, Any]
 """An OpenAI chat message: ``{"role": "user", "content": "..."}``; assistant messages may carry
@@ -158,6 +161,37 @@ class StreamChunk:
     finish_reason: FinishReason | None = None
 
 
+class _Report:
+    """One request's events: a start now, exactly one end (finished, failed, or abandoned half-read)."""
+
+    def __init__(self, runtime: str, model: str, operation: events.Operation) -> None:
+        self.id = events.next_request_id()
+        self.runtime, self.model, self.operation = runtime, model, operation
+        self.started = time.perf_counter()
+        self.ended = False
+        self._emit("start")
+
+    def _emit(self, phase: events.Phase, **fields: Any) -> None:
+        events.emit(events.RequestEvent(self.id, phase, self.runtime, self.model, self.operation, stream=True,
+                                        **fields))
+
+    def _end(self, **fields: Any) -> None:
+        if not self.ended:
+            self.ended = True
+            self._emit("end", duration_s=time.perf_counter() - self.started, **fields)
+
+    def finish(self, result: Result) -> None:
+        self._end(ttft_s=result.timings.ttft_s if result.usage.completion_tokens else None,
+                  prompt_tokens=result.usage.prompt_tokens, completion_tokens=result.usage.completion_tokens,
+                  finish_reason=result.finish_reason)
+
+    def fail(self, exc: BaseException) -> None:
+        self._end(error_type=type(exc).__name__)
+
+    def abandon(self) -> None:
+        self._end(error_type="StreamAbandoned")  # dropped before its end: no result will come
+
+
 class Stream:
     """An iterator of :class:`StreamChunk`; after it is exhausted, ``.result`` holds the full :class:`Result`.
 
@@ -165,18 +199,37 @@ class Stream:
     >>> for chunk in stream:
     ...     print(chunk.text, end="")
     >>> stream.result.timings.decode_tps
+
+    A backend that names its ``origin`` (runtime, model) makes the stream report the request to
+    :mod:`edgeagents.events`: a start when it is created, one end when the result arrives, when reading raises
+    (``error_type`` is the error's class name), or when the stream is dropped half-read (``"StreamAbandoned"``).
+    Every runtime's ``chat`` and ``complete`` run through a stream, so this is the one place they all report.
     """
 
-    def __init__(self, chunks: Iterator[StreamChunk | Result]) -> None:
+    def __init__(self, chunks: Iterator[StreamChunk | Result], *, origin: tuple[str, str] | None = None,
+                 operation: events.Operation = "chat") -> None:
         self._chunks = chunks
         self.result: Result | None = None
+        self._report = _Report(*origin, operation) if origin is not None else None
+        if self._report is not None:
+            weakref.finalize(self, self._report.abandon).atexit = False
 
     def __iter__(self) -> Iterator[StreamChunk]:
-        for item in self._chunks:
-            if isinstance(item, Result):
-                self.result = item
-            else:
-                yield item
+        report = self._report
+        try:
+            for item in self._chunks:
+                if isinstance(item, Result):
+                    self.result = item
+                    if report is not None:
+                        report.finish(item)
+                else:
+                    yield item
+        except GeneratorExit:  # the reader stopped early; the stream may still be read on, or dropped
+            raise
+        except BaseException as exc:
+            if report is not None:
+                report.fail(exc)
+            raise
 
     def text(self) -> str:
         """Consume the stream and return the full text."""

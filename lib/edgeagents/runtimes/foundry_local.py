@@ -328,7 +328,8 @@ class FoundryLocalRuntime:
         self._check_open()
         rq.check_text(prompt)
         opts = self._options(options)
-        return FoundryStream(self._gate.guard(self._generate(prompt, opts)))
+        return FoundryStream(self._gate.guard(self._generate(prompt, opts)), origin=(self.name, self.model_id),
+                             operation="text_completion")
 
     def complete(self, prompt: str, **options: Any) -> Result:
         stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
@@ -475,7 +476,7 @@ class FoundryLocalRuntime:
             finally:
                 gen.close()  # an abandoned stream ends its Foundry session now
 
-        return FoundryStream(self._gate.guard(run()))
+        return FoundryStream(self._gate.guard(run()), origin=(self.name, self.model_id))
 
     def chat(
         self,

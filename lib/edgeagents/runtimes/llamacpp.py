@@ -143,6 +143,7 @@ class LlamaCppRuntime:
     ) -> None:
         settings = load_settings()
         self.spec = resolve_model(model)
+        self._origin = (self.name, self.spec.label)  # what this runtime's request events name
         self.n_ctx = int(n_ctx or settings.n_ctx)
         self.n_threads = int(n_threads or settings.n_threads)
         self.n_threads_batch = int(n_threads_batch or n_threads or settings.n_threads_batch)
@@ -435,7 +436,7 @@ class LlamaCppRuntime:
         rq.check_text(prompt)
         opts = self._options(options)
         tokens = self._tokens(prompt, add_bos=True, special=True)
-        return Stream(self._gate.guard(self._generate(tokens, **opts)))
+        return Stream(self._gate.guard(self._generate(tokens, **opts)), origin=self._origin, operation="text_completion")
 
     def complete(self, prompt: str, **options: Any) -> Result:
         stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
@@ -588,7 +589,7 @@ class LlamaCppRuntime:
         """
         plan = self._chat_plan(messages, tools, tool_choice, options)
         if plan.call_grammar is not None:
-            return Stream(self._gate.guard(self._auto_constrained(plan)))
+            return Stream(self._gate.guard(self._auto_constrained(plan)), origin=self._origin)
         keep = (TOOL_CALL_CLOSE,) if plan.mode == "auto" else ()
 
         def run() -> Iterator[StreamChunk | Result]:
@@ -598,7 +599,7 @@ class LlamaCppRuntime:
                 else:
                     yield item
 
-        return Stream(self._gate.guard(run()))
+        return Stream(self._gate.guard(run()), origin=self._origin)
 
     def chat(
         self,

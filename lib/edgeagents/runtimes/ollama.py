@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from edgeagents.errors import InvalidRequestError, RuntimeClosedError, UnsupportedFeatureError
+from edgeagents.events import Operation
 from edgeagents.runtimes import requests as rq
 from edgeagents.runtimes.base import (
     Health,
@@ -89,7 +90,7 @@ class OllamaRuntime:
             raise InvalidRequestError(f"Unknown option(s) {sorted(options)}.")
         return opts, fmt
 
-    def _stream(self, call: Any, specs: list[ToolSpec]) -> Stream:
+    def _stream(self, call: Any, specs: list[ToolSpec], operation: Operation = "chat") -> Stream:
         manager = self.manager
 
         def run() -> Iterator[StreamChunk | Result]:
@@ -123,7 +124,7 @@ class OllamaRuntime:
             yield Result(text, finish, usage, watch.timings(usage.prompt_tokens, usage.completion_tokens),
                          self.model, self.name, tuple(calls))
 
-        return Stream(run())
+        return Stream(run(), origin=(self.name, self.model), operation=operation)
 
     def chat_stream(
         self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] | None = None,
@@ -156,7 +157,8 @@ class OllamaRuntime:
         opts, fmt = self._options(dict(options))
         client = self.manager.client
         return self._stream(
-            lambda: client.generate(model=self.model, prompt=prompt, raw=True, stream=True, options=opts, format=fmt), []
+            lambda: client.generate(model=self.model, prompt=prompt, raw=True, stream=True, options=opts, format=fmt), [],
+            "text_completion",
         )
 
     def complete(self, prompt: str, **options: Any) -> Result:

@@ -260,7 +260,8 @@ class OnnxGenAIRuntime:
         self._check_open()
         rq.check_text(prompt)
         opts = self._options(options)
-        return Stream(self._gate.guard(self._generate(self.tokenize(prompt), opts)))
+        return Stream(self._gate.guard(self._generate(self.tokenize(prompt), opts)), origin=(self.name, self.folder.name),
+                      operation="text_completion")
 
     def complete(self, prompt: str, **options: Any) -> Result:
         stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
@@ -298,7 +299,7 @@ class OnnxGenAIRuntime:
                         item = replace(item, text=text, tool_calls=tuple(calls), finish_reason="tool_calls")
                 yield item
 
-        return Stream(self._gate.guard(run()))
+        return Stream(self._gate.guard(run()), origin=(self.name, self.folder.name))
 
     def chat(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] | None = None,
              tool_choice: ToolChoice = "auto", **options: Any) -> Result:

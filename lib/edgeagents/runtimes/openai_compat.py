@@ -238,7 +238,7 @@ class OpenAICompatRuntime:
             calls = [tool_call(p["name"], p["arguments"], specs) for _, p in sorted(pieces.items())]
             yield self._result(text, finish, usage, watch, calls, n)
 
-        return Stream(run())
+        return Stream(run(), origin=(self.name, self.model))
 
     def chat(
         self,
@@ -265,7 +265,9 @@ class OpenAICompatRuntime:
             text, finish, usage, n = "", None, None, 0
             stream = None
             try:
-                stream = self._client.completions.create(prompt=prompt, stream=True, **params)
+                # include_usage: vLLM then reports the prompt's token count (llama-cpp-python's server sends no usage in streams)
+                stream = self._client.completions.create(prompt=prompt, stream=True,
+                                                         stream_options={"include_usage": True}, **params)
                 for chunk in stream:
                     self._check_open(stream)
                     if getattr(chunk, "usage", None) is not None:
@@ -284,7 +286,7 @@ class OpenAICompatRuntime:
             self._check_finished(finish, n)
             yield self._result(text, finish, usage, watch, [], n)
 
-        return Stream(run())
+        return Stream(run(), origin=(self.name, self.model), operation="text_completion")
 
     def complete(self, prompt: str, **options: Any) -> Result:
         stream = self.complete_stream(prompt, **options)

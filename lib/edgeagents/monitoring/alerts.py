@@ -1,0 +1,89 @@
+"""Alert rules: one :class:`Thresholds` type, the guide's thresholds as presets, and :func:`check`.
+
+The guide sets thresholds in two monitors: its Ollama monitoring service (2 s response time, 5 % errors, 85 %
+memory) and its vLLM monitor (3 s latency, 10 % errors, a queue of 50, 95 % GPU utilisation, 10 GB of GPU memory).
+Here they are presets of one type, checked against a collector's :class:`~edgeagents.monitoring.collector.Stats`.
+
+>>> from edgeagents.monitoring import alerts
+>>> alerts.check(collector.stats()[0], alerts.OLLAMA_GUIDE, memory_percent=91.0)
+[Alert(kind='memory', severity='warning', ...)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from edgeagents.errors import InvalidRequestError
+from edgeagents.monitoring.collector import Stats
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits an alert fires beyond. ``None``: that rule is off. Seconds and fractions (0..1), as the collector."""
+
+    latency_p95_s: float | None = None
+    error_rate: float | None = None  # fraction of the window's requests that failed
+    memory_percent: float | None = None  # of the machine's RAM in use
+    queue_length: int | None = None  # requests waiting (a server's own metric, e.g. vLLM's num_requests_waiting)
+    gpu_utilization_percent: float | None = None
+    gpu_memory_gb: float | None = None
+    min_requests: int = 1  # no latency or error-rate verdict on fewer requests than this
+
+    def __post_init__(self) -> None:
+        for name in ("latency_p95_s", "error_rate", "memory_percent", "queue_length", "gpu_utilization_percent",
+                     "gpu_memory_gb"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise InvalidRequestError(f"Thresholds.{name}={value!r} must be a number >= 0 or None.",
+                                          hint="Leave a rule out with None; error_rate is a fraction, e.g. 0.05.")
+        if self.error_rate is not None and self.error_rate > 1:
+            raise InvalidRequestError(f"Thresholds.error_rate={self.error_rate} is a fraction: 0.05 means 5 %.")
+
+    def with_(self, **changes: float | int | None) -> Thresholds:
+        return replace(self, **changes)
+
+
+#: The guide's Ollama monitoring service: response time 2000 ms, 5 % errors, 85 % memory.
+OLLAMA_GUIDE = Thresholds(latency_p95_s=2.0, error_rate=0.05, memory_percent=85.0)
+#: The guide's vLLM monitor: latency 3000 ms, 10 % errors, 50 waiting, 95 % GPU utilisation, 10 GB GPU memory.
+VLLM_GUIDE = Thresholds(latency_p95_s=3.0, error_rate=0.10, queue_length=50, gpu_utilization_percent=95.0,
+                        gpu_memory_gb=10.0)
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # performance, errors, memory, queue, gpu
+    severity: str  # warning, critical
+    message: str
+    value: float
+    threshold: float
+
+
+def check(stats: Stats, thresholds: Thresholds, *, memory_percent: float | None = None,
+          queue_length: int | None = None, gpu_utilization_percent: float | None = None,
+          gpu_memory_gb: float | None = None) -> list[Alert]:
+    """The alerts ``stats`` (and the machine figures given) raise under ``thresholds``; empty when all is well.
+
+    An error rate of twice the limit or more is critical; everything else a warning.
+    """
+    t, out = thresholds, []
+    name = f"{stats.runtime}/{stats.model}"
+    enough = stats.window_requests >= t.min_requests
+    if enough and t.latency_p95_s is not None and stats.latency_p95_s is not None \
+            and stats.latency_p95_s > t.latency_p95_s:
+        out.append(Alert("performance", "warning",
+                         f"{name}: p95 latency {stats.latency_p95_s:.2f} s > {t.latency_p95_s:.2f} s",
+                         stats.latency_p95_s, t.latency_p95_s))
+    if enough and t.error_rate is not None and stats.error_rate > t.error_rate:
+        severity = "critical" if stats.error_rate >= 2 * t.error_rate else "warning"
+        out.append(Alert("errors", severity,
+                         f"{name}: {stats.error_rate:.0%} of {stats.window_requests} requests failed "
+                         f"(limit {t.error_rate:.0%}; by type: {stats.errors_by_type})",
+                         stats.error_rate, t.error_rate))
+    for kind, value, limit, unit in (("memory", memory_percent, t.memory_percent, "% RAM"),
+                                     ("queue", queue_length, t.queue_length, " waiting"),
+                                     ("gpu", gpu_utilization_percent, t.gpu_utilization_percent, "% GPU"),
+                                     ("gpu", gpu_memory_gb, t.gpu_memory_gb, " GB GPU memory")):
+        if value is not None and limit is not None and value > limit:
+            out.append(Alert(kind, "warning", f"{name}: {value:g}{unit} > {limit:g}{unit}", float(value), float(limit)))
+    return out
