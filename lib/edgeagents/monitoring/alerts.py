@@ -50,6 +50,11 @@ VLLM_GUIDE = Thresholds(latency_p95_s=3.0, error_rate=0.10, queue_length=50, gpu
                         gpu_memory_gb=10.0)
 
 
+#: The guide's scale-down rule (its vLLM monitor): GPU under 20 % and under 1 request/s means idle capacity.
+GUIDE_IDLE_GPU_PERCENT = 20.0
+GUIDE_IDLE_REQUESTS_PER_S = 1.0
+
+
 @dataclass(frozen=True)
 class Alert:
     kind: str  # performance, errors, memory, queue, gpu

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from edgeagents.monitoring.alerts import Thresholds
+from edgeagents.monitoring.alerts import GUIDE_IDLE_GPU_PERCENT, GUIDE_IDLE_REQUESTS_PER_S, Thresholds
 from edgeagents.monitoring.collector import Stats
 
 
@@ -42,7 +42,8 @@ def performance_report(stats: Sequence[Stats], health: Mapping[str, Sequence[boo
 
 def scaling_recommendations(stats: Sequence[Stats], thresholds: Thresholds, *,
                             gpu_utilization_percent: float | None = None,
-                            idle_requests_per_s: float = 1.0, idle_gpu_percent: float = 20.0) -> list[dict[str, str]]:
+                            idle_requests_per_s: float = GUIDE_IDLE_REQUESTS_PER_S,
+                            idle_gpu_percent: float = GUIDE_IDLE_GPU_PERCENT) -> list[dict[str, str]]:
     """The guide's rules: latency over the limit -> scale up; GPU over its limit -> scale out; little traffic
     (and, where a GPU is measured, little GPU use) -> scale down."""
     out = []

@@ -15,6 +15,7 @@ from typing import Any
 import psutil
 
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError
+from edgeagents.monitoring.alerts import OLLAMA_GUIDE
 from edgeagents.ollama.manager import OllamaManager, OllamaReply
 
 # ----------------------------------------------------------------------------- multi-model manager
@@ -140,7 +141,9 @@ class ProductionService:
 
 
 # ----------------------------------------------------------------------------- monitoring
-GUIDE_THRESHOLDS = {"response_time_ms": 2000.0, "error_rate_percent": 5.0, "memory_usage_percent": 85.0}
+# The guide's numbers live once, in edgeagents.monitoring.alerts; this service keeps the guide's field names and units.
+GUIDE_THRESHOLDS = {"response_time_ms": OLLAMA_GUIDE.latency_p95_s * 1000, "error_rate_percent": OLLAMA_GUIDE.error_rate * 100,
+                    "memory_usage_percent": OLLAMA_GUIDE.memory_percent}
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,18 @@ from typing import Any
 
 import psutil
 
+from edgeagents.monitoring.alerts import GUIDE_IDLE_GPU_PERCENT, GUIDE_IDLE_REQUESTS_PER_S, VLLM_GUIDE
 from edgeagents.vllm import metrics as m
 
+# The guide's numbers live once, in edgeagents.monitoring.alerts; this monitor keeps the guide's field names and units.
 GUIDE_THRESHOLDS = {
-    "gpu_utilization_max": 95,
-    "gpu_memory_max_gb": 10,
-    "latency_max_ms": 3000,
-    "queue_length_max": 50,
-    "error_rate_max_percent": 10,
-    "low_utilization_percent": 20,
-    "low_requests_per_second": 1.0,
+    "gpu_utilization_max": VLLM_GUIDE.gpu_utilization_percent,
+    "gpu_memory_max_gb": VLLM_GUIDE.gpu_memory_gb,
+    "latency_max_ms": VLLM_GUIDE.latency_p95_s * 1000,
+    "queue_length_max": VLLM_GUIDE.queue_length,
+    "error_rate_max_percent": VLLM_GUIDE.error_rate * 100,
+    "low_utilization_percent": GUIDE_IDLE_GPU_PERCENT,
+    "low_requests_per_second": GUIDE_IDLE_REQUESTS_PER_S,
 }
 
 
