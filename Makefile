@@ -112,8 +112,11 @@ test-browser:
 # recorded for the README's lab table. The Binder labs run in the Binder check instead, so each notebook runs once.
 NBVAL := -m pytest -q -n 2 --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+# Labs first, then solutions: a lab and its solutions share files and servers (lab 09's Ollama, lab 10's vLLM), so
+# they never run side by side.
 test-labs:
-	EDGEAGENTS_THREADS=1 $(PY) $(NBVAL) $$($(PY) -m edgeagents.binder elsewhere)
+	EDGEAGENTS_THREADS=1 $(PY) $(NBVAL) $$($(PY) -m edgeagents.binder elsewhere --only labs)
+	EDGEAGENTS_THREADS=1 $(PY) $(NBVAL) $$($(PY) -m edgeagents.binder elsewhere --only solutions)
 
 # Builds binder/ in a fresh venv and runs every Binder lab and its solutions there, each kernel held to 2 GB.
 binder-check:

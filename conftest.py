@@ -1,8 +1,8 @@
 """Notebook runs under nbval (``make test-labs``): checks are strict in the solutions, and each notebook is measured.
 
-The labs and their solutions run in one nbval session (two workers, one notebook each at a time), so the strictness
-of ``edgeagents.check`` is set per notebook, before its kernel starts: a failed check is an error in
-``labs/solutions/`` (the worked answers must pass) and a ❌ in ``labs/`` (a learner's unfinished exercise). A notebook
+The strictness of ``edgeagents.check`` is set per notebook, before its kernel starts, so one nbval session may hold
+both: a failed check is an error in ``labs/solutions/`` (the worked answers must pass) and a ❌ in ``labs/`` (a
+learner's unfinished exercise). A notebook
 that ran whole is recorded in ``$EDGEAGENTS_HOME/lab_timings.json`` (time, peak memory of its kernel and the servers
 it started), from which ``make lab-table`` writes the README's lab table.
 """

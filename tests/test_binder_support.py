@@ -35,6 +35,16 @@ def test_each_notebook_runs_in_exactly_one_place():
     assert {p.name[:2] for p in on} == set(binder.binder_labs()) & {p.name[:2] for p in LAB_FILES}
 
 
+def test_the_command_line_lists_labs_and_solutions_apart(capsys):
+    assert binder.main(["elsewhere", "--only", "labs"]) == 0
+    labs = capsys.readouterr().out.split()
+    assert binder.main(["elsewhere", "--only", "solutions"]) == 0
+    solutions = capsys.readouterr().out.split()
+    assert labs and solutions and not any("solutions" in p for p in labs)
+    assert all("/solutions/" in p for p in solutions)
+    assert {p.split("/")[-1][:2] for p in labs} == {p.split("/")[-1][:2] for p in solutions}
+
+
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_labs_that_cannot_run_on_binder_say_so_at_their_top(path):
     lab = path.name[:2]

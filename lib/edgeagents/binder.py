@@ -71,8 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgeagents.binder",
                                      description="List notebooks: the Binder labs' or the others'.")
     parser.add_argument("which", choices=["binder", "elsewhere"])
+    parser.add_argument("--only", choices=["labs", "solutions"], help="only the labs, or only their solutions")
     args = parser.parse_args(argv)
     paths = notebooks(args.which == "binder")
+    if args.only:
+        paths = [p for p in paths if (p.parent.name == "solutions") == (args.only == "solutions")]
     print(" ".join(str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p) for p in paths))
     return 0
 

@@ -14,7 +14,8 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,41 @@ def binder_env(tmp_path_factory) -> dict[str, str]:
     return env
 
 
+def run_apart(paths: list[Path], run_one, workers: int) -> list[tuple[str, dict]]:
+    """Run ``run_one(path)`` on ``workers`` threads, in order, but never a lab beside its own solutions: they share
+    files (lab 11's SQLite store) and servers. A free worker takes the first path whose lab is not running."""
+    pending, running, done = list(paths), set(), []
+    ready = threading.Condition()
+
+    def worker() -> None:
+        while True:
+            with ready:
+                while True:
+                    path = next((p for p in pending if p.name[:2] not in running), None)
+                    if path is not None or not pending:
+                        break
+                    ready.wait()
+                if path is None:
+                    return
+                pending.remove(path)
+                running.add(path.name[:2])
+            try:
+                outcome = run_one(path)
+            finally:
+                with ready:
+                    running.discard(path.name[:2])
+                    ready.notify_all()
+            with ready:
+                done.append(outcome)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done
+
+
 @pytest.fixture(scope="module")
 def binder_runs(binder_env) -> dict[str, dict]:
     """Every Binder notebook run in the Binder environment, longest first so two workers finish together."""
@@ -69,8 +105,7 @@ def binder_runs(binder_env) -> dict[str, dict]:
         result = json.loads(lines[-1]) if lines else {"ok": False, "error": proc.stderr[-4000:]}
         return path.stem, {**result, "returncode": proc.returncode}
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(pool.map(labrun, ordered))
+    results = dict(run_apart(ordered, labrun, workers=2))
     for stem, r in results.items():
         print(f"[binder] {stem}: {r.get('seconds', '?')} s, peak {r.get('peak_rss_mb', '?')} MB, ok={r.get('ok')}")
     return results
@@ -89,3 +124,23 @@ def test_binder_lab_runs_under_binders_memory(binder_runs, path):
     assert result["peak_rss_mb"] <= BINDER_RAM_MB, (
         f"{path.name} peaked at {result['peak_rss_mb']} MB, over Binder's {BINDER_RAM_MB} MB")
     assert result["returncode"] == 0
+
+
+def test_run_apart_never_runs_a_lab_beside_its_solutions(tmp_path):
+    paths = [tmp_path / name for name in ("11_a.ipynb", "11_a_solutions.ipynb", "00_b.ipynb", "00_b_solutions.ipynb",
+                                           "05_c.ipynb")]
+    active, overlaps = [], []
+    lock = threading.Lock()
+
+    def fake(path: Path) -> tuple[str, dict]:
+        with lock:
+            if path.name[:2] in active:
+                overlaps.append(path.name)
+            active.append(path.name[:2])
+        time.sleep(0.05)
+        with lock:
+            active.remove(path.name[:2])
+        return path.stem, {}
+
+    done = run_apart(paths, fake, workers=2)
+    assert sorted(stem for stem, _ in done) == sorted(p.stem for p in paths) and overlaps == []
