@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -39,6 +38,7 @@ from prometheus_client.exposition import MetricsHandler
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
 from edgeagents.monitoring.collector import Collector, Histogram
+from edgeagents.runtimes.llamacpp_server import check_port, free_port
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -173,7 +173,7 @@ class PrometheusServer:
         (folder / "prometheus.yml").write_text(
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: edgeagents\n"
             f"    static_configs:\n      - targets: [{listed}]\n")
-        self.port = port or _free_port()
+        self.port = check_port(port) if port is not None else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(folder / "prometheus.log", "w")  # kept open for the process; close() closes it
         self.process = subprocess.Popen(
@@ -233,9 +233,3 @@ class PrometheusServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
