@@ -296,3 +296,22 @@ def test_default_embedder_falls_back_when_minilm_files_are_broken(tmp_path, monk
     _minilm_folder(tmp_path, b"truncated")
     with pytest.warns(UserWarning, match="not a complete safetensors file"):
         assert isinstance(embeddings.default_embedder(), CourseModelEmbedder)
+
+
+def test_cost_model_local_seconds_default_is_kept_and_a_measured_value_is_used():
+    from edgeagents.routing import CostModel, time_local_request
+    from edgeagents.routing.costs import seconds_for_request
+
+    price = CloudPrice("openai", "gpt-4o", 2.5, 10.0, "test")
+    assumed = CostModel(price)
+    assert assumed.local_seconds == 1.5   # the documented assumption, for callers that measure nothing
+    requests = load_requests("test")[:5]
+    rt = FakeLocal()
+    measured = time_local_request(rt, requests, assumed)
+    timed = rt.complete("x").summary()
+    mean_prompt = sum(len(r.text.split()) * 1.3 + 150 for r in requests) / len(requests)
+    assert measured == pytest.approx(seconds_for_request(mean_prompt, 200, timed["prompt_tps"], timed["decode_tps"]))
+    priced = CostModel(price, local_seconds=measured)
+    assert priced.local_usd() != assumed.local_usd() and priced.llm_usd("a b c") == assumed.llm_usd("a b c")
+    with pytest.raises(InvalidRequestError):
+        time_local_request(rt, [], assumed)

@@ -20,7 +20,7 @@ from edgeagents.routing.costs import (
     local_cost_per_1k,
     share_handled_locally,
 )
-from edgeagents.routing.evaluate import CostModel, evaluate, routing_metrics
+from edgeagents.routing.evaluate import CostModel, evaluate, routing_metrics, time_local_request
 from edgeagents.routing.policy import Conditions, SwitchingPolicy
 from edgeagents.routing.requestset import load_requests
 from edgeagents.routing.router import HybridRouter, RoutedReply, remote_from_env
@@ -29,4 +29,5 @@ __all__ = [
     "CloudPrice", "Conditions", "CostModel", "EmbeddingClassifier", "HybridRouter", "LocalAssumptions", "RoutedReply",
     "RuleClassifier", "SLMClassifier", "SwitchingPolicy", "Verdict", "check_request", "compare_costs", "evaluate",
     "load_cloud_prices", "load_requests", "local_cost_per_1k", "remote_from_env", "routing_metrics", "share_handled_locally",
+    "time_local_request",
 ]

@@ -6,7 +6,9 @@ against sending everything to the large model, and the routing latency added per
 Cost model (stated, adjustable): a request's prompt is its word count x 1.3 tokens plus
 ``overhead_tokens`` (system prompt, tool specs); its answer is ``answer_tokens`` long. A
 request kept local costs :func:`~edgeagents.routing.costs.local_cost_per_1k` for
-``local_seconds``; one sent to the LLM costs the list price. A large-model request kept
+``local_seconds``; one sent to the LLM costs the list price. ``local_seconds`` defaults to 1.5 s, an
+*assumption* kept for callers that measure nothing: :func:`time_local_request` times the local model on this
+machine, and Lab 06 passes that measurement (``CostModel(price, local_seconds=...)``). A large-model request kept
 local by mistake is counted at local cost *and* as a misroute: the saving it shows is
 only real if something (escalation, a human) catches the bad answer.
 """
@@ -18,13 +20,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from edgeagents.errors import InvalidRequestError
 from edgeagents.routing.classifiers import ComplexityClassifier
-from edgeagents.routing.costs import CloudPrice, LocalAssumptions, local_cost_per_1k
+from edgeagents.routing.costs import CloudPrice, LocalAssumptions, local_cost_per_1k, seconds_for_request
 from edgeagents.routing.requestset import LabelledRequest
 
 
 @dataclass(frozen=True)
 class CostModel:
+    """What a request costs on each side. ``local_seconds``: time for one request on the local model — the
+    default (1.5 s) is an assumption; pass a timing measured here (:func:`time_local_request`)."""
+
     price: CloudPrice
     local: LocalAssumptions = LocalAssumptions()
     local_seconds: float = 1.5
@@ -32,10 +38,32 @@ class CostModel:
     answer_tokens: int = 200
 
     def llm_usd(self, text: str) -> float:
-        return self.price.cost_usd(len(text.split()) * 1.3 + self.overhead_tokens, self.answer_tokens)
+        return self.price.cost_usd(self.prompt_tokens(text), self.answer_tokens)
 
     def local_usd(self) -> float:
         return local_cost_per_1k(self.local_seconds, self.local).total_usd / 1000
+
+    def prompt_tokens(self, text: str) -> float:
+        """The prompt size the cost model assumes for ``text``: 1.3 tokens per word plus the overhead."""
+        return len(text.split()) * 1.3 + self.overhead_tokens
+
+
+def time_local_request(runtime: Any, requests: Sequence[LabelledRequest], costs: CostModel,
+                       probe_tokens: int = 16) -> float:
+    """Seconds the local model takes for a request of ``costs``' mean size, from one timed run on this machine.
+
+    One greedy completion of ``probe_tokens`` tokens, on a prompt made of up to 12 of the requests, gives the
+    prompt and decode speeds (the runtime's own timings); :func:`~edgeagents.routing.costs.seconds_for_request`
+    turns them into the time for the mean prompt of ``requests`` (:meth:`CostModel.prompt_tokens`) in and
+    ``costs.answer_tokens`` out. Pass the result as ``CostModel(price, local_seconds=...)``.
+    """
+    if not requests:
+        raise InvalidRequestError("time_local_request() needs at least one request.",
+                                  hint="Pass the requests the cost model will price, e.g. the test split.")
+    probe = "Requests:\n" + "\n".join(r.text for r in requests[:12]) + "\nResponse:"
+    timed = runtime.complete(probe, max_tokens=probe_tokens, temperature=0.0).summary()
+    mean_prompt = sum(costs.prompt_tokens(r.text) for r in requests) / len(requests)
+    return seconds_for_request(mean_prompt, costs.answer_tokens, timed["prompt_tps"], timed["decode_tps"])
 
 
 def routing_metrics(labels: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
