@@ -17,8 +17,6 @@ pytest.importorskip("agent_framework", reason="needs the agents extra: pip insta
 pytest.importorskip("fastapi", reason="needs the serve extra: pip install -e '.[serve]'")
 openai = pytest.importorskip("openai")
 
-from scripted import ScriptedRuntime  # noqa: E402
-
 from edgeagents.agents.store import BusinessStore  # noqa: E402
 from edgeagents.capstone.service import MODEL_ID, parse_request, serve  # noqa: E402
 from edgeagents.capstone.system import PERSON_REPLY, CapstoneSystem  # noqa: E402
@@ -28,6 +26,7 @@ from edgeagents.errors import (  # noqa: E402
     OverloadedError,
     RuntimeClosedError,
 )
+from scripted import ScriptedRuntime  # noqa: E402
 
 TICKET = ("call", "create_support_ticket", {"customer_id": "C003", "subject": "hub is dead", "priority": "high"})
 CALLBACK = ("call", "schedule_callback", {"customer_id": "C003", "date": "2026-11-28", "reason": "hub"})
