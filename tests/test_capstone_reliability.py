@@ -11,13 +11,12 @@ import pytest
 
 pytest.importorskip("agent_framework", reason="needs the agents extra: pip install -e '.[agents]'")
 
-from scripted import ScriptedRuntime  # noqa: E402
-
 from edgeagents.agents.store import BusinessStore  # noqa: E402
 from edgeagents.capstone import TASKS  # noqa: E402
 from edgeagents.capstone.reliability import SystemAgent, _run, claims_done, table, tool_raises  # noqa: E402
 from edgeagents.capstone.system import PERSON_REPLY  # noqa: E402
 from edgeagents.errors import BackendError  # noqa: E402
+from scripted import ScriptedRuntime  # noqa: E402
 
 TICKET_TASK = next(t for t in TASKS if t.id == "ticket-02")  # C003, high
 TICKET = ("call", "create_support_ticket", {"customer_id": "C003", "subject": "hub is dead", "priority": "high"})

@@ -43,21 +43,25 @@ the store unchanged: the agent *says* a person will follow up)."""
 
 def build_agent(runtime: Any, store: BusinessStore, *, seed: int = 0, tool_strategy: ToolStrategy = "route",
                 temperature: float = 0.0, max_tokens: int = 64, tools: Sequence[str] = CAPSTONE_TOOLS,
-                actor: str = "capstone") -> tuple[Any, EdgeChatClient, ToolTrace]:
+                extra_tools: Sequence[Any] = (), actor: str = "capstone") -> tuple[Any, EdgeChatClient, ToolTrace]:
     """The capstone's Agent Framework agent over ``store``: ``(agent, chat client, tool trace)``.
 
     The agent is lab 11's: :class:`EdgeChatClient` over the runtime, the gated, audited business tools
     (allowlist ``tools``) as framework tools, the :class:`InputGuard` in front, and :data:`POLICY` as its
-    instructions. The client's ``calls`` and the trace's ``events`` grow with every turn.
+    instructions. ``extra_tools`` are tools of your own: Agent Framework tools or plain typed functions with a
+    docstring (wrapped with ``agent_framework.tool``); they are traced like the others, but the business
+    gate (allowlist, approval, audit log) covers only the course's tools. The client's ``calls`` and the
+    trace's ``events`` grow with every turn.
     """
-    from agent_framework import Agent
+    from agent_framework import Agent, FunctionTool, tool
 
     # the fixed clock keeps the tasks' callback dates inside the tool's 60-day window on any run date
     gated = BusinessTools(store, allowlist=tuple(tools), actor=actor, clock=lambda: CAPSTONE_NOW)
     trace = ToolTrace(actor, echo=False)
     client = EdgeChatClient(runtime, tool_strategy=tool_strategy, max_tokens=max_tokens, temperature=temperature,
                             middleware=[trace])
-    agent = Agent(client=client, name=actor, instructions=POLICY, tools=framework_tools(gated),
+    own = [t if isinstance(t, FunctionTool) else tool(t) for t in extra_tools]
+    agent = Agent(client=client, name=actor, instructions=POLICY, tools=[*framework_tools(gated), *own],
                   middleware=[InputGuard(gated, actor)], default_options={"seed": seed, "temperature": temperature})
     return agent, client, trace
 

@@ -59,15 +59,19 @@ class SystemAgent:
     """``agent_fn(store, turns, seed)`` that answers through a :class:`CapstoneSystem` over the trial's store.
 
     One runtime serves every trial (loading it is the slow part); a system that had to reopen it hands the
-    new one on. ``options`` go to each trial's :class:`CapstoneSystem` (``tool_strategy``, ``temperature``...).
+    new one on. Pass ``runtime`` to share one already open (its owner closes it; :meth:`close` closes only the
+    runtimes this agent opened). ``options`` go to each trial's :class:`CapstoneSystem` (``tool_strategy``,
+    ``temperature``, ``extra_tools``...).
     """
 
-    def __init__(self, runtime_factory: Callable[[], Any], *, escalation: Any = None, **options: Any) -> None:
+    def __init__(self, runtime_factory: Callable[[], Any], *, runtime: Any = None, escalation: Any = None,
+                 **options: Any) -> None:
         self.runtime_factory = runtime_factory
         self.escalation = escalation
         self.options = options
         self.collector = Collector().attach()
-        self.runtime: Any = None
+        self.runtime: Any = runtime
+        self._shared = runtime
         self.turns: list[Any] = []
         self.trials: list[list[Any]] = []  # the turns of each call, in order (evaluate's trials, one to one)
         self.restart = True  # False: a failed runtime is not reopened (escalation, then a person)
@@ -104,9 +108,9 @@ class SystemAgent:
 
     def close(self) -> None:
         self.collector.detach()
-        if self.runtime is not None:
+        if self.runtime is not None and self.runtime is not self._shared:
             self.runtime.close()
-            self.runtime = None
+        self.runtime = None
 
     def __enter__(self) -> SystemAgent:
         return self

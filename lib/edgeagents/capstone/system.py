@@ -88,7 +88,8 @@ class CapstoneSystem:
         runtime_factory: ``() -> runtime``; used to open the runtime (when ``runtime`` is None) and to
             restart it after a transport error. Runtimes it opened are closed by :meth:`close`.
         escalation: an OpenAI-compatible runtime asked when the local one cannot answer; None: a person.
-        tool_strategy, temperature, max_tokens, tools, seed: the agent's settings (see :func:`build_agent`).
+        tool_strategy, temperature, max_tokens, tools, extra_tools, seed: the agent's settings (see
+            :func:`build_agent`).
         max_pending: turns running or waiting at once; more are refused with :class:`OverloadedError`.
         max_sessions: sessions kept; the least recently used is dropped beyond it.
         collector: the monitoring collector (default: a new one, attached to the runtimes' events).
@@ -96,7 +97,8 @@ class CapstoneSystem:
 
     def __init__(self, runtime: Any = None, *, store: BusinessStore, runtime_factory: Callable[[], Any] | None = None,
                  escalation: Any = None, tool_strategy: str = "route", temperature: float = 0.0,
-                 max_tokens: int = 64, tools: Sequence[str] = CAPSTONE_TOOLS, seed: int = 0, max_pending: int = 4,
+                 max_tokens: int = 64, tools: Sequence[str] = CAPSTONE_TOOLS, extra_tools: Sequence[Any] = (),
+                 seed: int = 0, max_pending: int = 4,
                  max_sessions: int = 256, collector: Collector | None = None) -> None:
         if runtime is None and runtime_factory is None:
             raise InvalidRequestError("CapstoneSystem needs a runtime or a runtime_factory.",
@@ -107,7 +109,7 @@ class CapstoneSystem:
         self.runtime_factory = runtime_factory
         self.escalation = escalation
         self.settings = {"tool_strategy": tool_strategy, "temperature": temperature, "max_tokens": max_tokens,
-                         "tools": tuple(tools), "seed": seed}
+                         "tools": tuple(tools), "extra_tools": tuple(extra_tools), "seed": seed}
         self.max_pending = max_pending
         self.max_sessions = max_sessions
         self.collector = collector if collector is not None else Collector().attach()
