@@ -84,10 +84,14 @@ class SystemAgent:
         extra = {"n_threads": n_threads} if n_threads else {}
         return cls(lambda: edgeagents.open_runtime(n_ctx=n_ctx, **extra), **options)
 
-    def system(self, store: BusinessStore, seed: int = 0) -> CapstoneSystem:
-        if self.runtime is None or not self.runtime.health().ok:  # none yet, or one a failure left closed
+    def live_runtime(self) -> Any:
+        """The runtime the trials use, reopened first if there is none yet or a failure left it closed."""
+        if self.runtime is None or not self.runtime.health().ok:
             self.runtime = self.runtime_factory()
-        return CapstoneSystem(self.runtime, store=store, runtime_factory=self.runtime_factory if self.restart else None,
+        return self.runtime
+
+    def system(self, store: BusinessStore, seed: int = 0) -> CapstoneSystem:
+        return CapstoneSystem(self.live_runtime(), store=store, runtime_factory=self.runtime_factory if self.restart else None,
                               escalation=self.escalation, collector=self.collector, seed=seed, **self.options)
 
     def __call__(self, store: BusinessStore, turns: list[str], seed: int) -> AgentReply:
@@ -232,9 +236,7 @@ def runtime_killed(agent: SystemAgent, tasks: Sequence[Task], delay_s: float = 0
     """Close the runtime under the first turn of each task; the system reopens it and retries the turn."""
     runs = []
     for task in tasks:
-        if agent.runtime is None or not agent.runtime.health().ok:  # the last task's killed one
-            agent.runtime = agent.runtime_factory()
-        _current["runtime"] = agent.runtime
+        _current["runtime"] = agent.live_runtime()  # not the last task's killed one
         sub = _kill_during_turns(delay_s)
         try:
             runs.append(_run("runtime killed", agent, [task]))

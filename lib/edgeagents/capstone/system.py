@@ -123,6 +123,7 @@ class CapstoneSystem:
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._closed = False
+        self._owns_store = False
         self.started = time.time()
         self.turns: list[Turn] = []  # every turn answered, oldest first
         self._metrics = _ServiceMetrics()
@@ -139,7 +140,9 @@ class CapstoneSystem:
 
         extra = {"n_threads": n_threads} if n_threads else {}
         store = BusinessStore.open(store_path, reset=reset)
-        return cls(store=store, runtime_factory=lambda: edgeagents.open_runtime(n_ctx=n_ctx, **extra), **options)
+        system = cls(store=store, runtime_factory=lambda: edgeagents.open_runtime(n_ctx=n_ctx, **extra), **options)
+        system._owns_store = True
+        return system
 
     @property
     def runtime(self) -> Any:
@@ -151,7 +154,9 @@ class CapstoneSystem:
         return self._runtime
 
     def close(self) -> None:
-        """Close the runtime it opened and stop collecting; the store stays open (its owner closes it)."""
+        """Close the runtime (and store) it opened and stop collecting; safe to call twice."""
+        if self._closed:
+            return
         self._closed = True
         with self._model_lock:
             if self._owns_runtime and self._runtime is not None:
@@ -160,6 +165,8 @@ class CapstoneSystem:
             self._sessions.clear()
         if self._owns_collector:
             self.collector.detach()
+        if self._owns_store:
+            self.store.close()
 
     def release_runtime(self) -> Any:
         """Hand the current runtime (perhaps one reopened after a failure) to the caller, who then closes it."""
