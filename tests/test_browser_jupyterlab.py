@@ -66,24 +66,6 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("no chromium on PATH: `make browser` installs Debian's (as root with apt)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
-    executable = _chromium()
-    with sync_api.sync_playwright() as p:
-        # --no-sandbox: chromium's sandbox cannot start as root or inside most containers
-        b = p.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
-        yield b
-        b.close()
-
-
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     pytest.importorskip("jupyterlab", reason="JupyterLab is not installed: pip install -e '.[lab]'")

@@ -71,7 +71,7 @@ LABS: tuple[LabNeeds, ...] = (
     LabNeeds("11", "Agent Framework", ("course model", "agent-framework"), extras=("agents",)),
     LabNeeds("12", "Multi-agent orchestration", ("course model", "agent-framework"), extras=("agents",)),
     LabNeeds("13", "Monitoring", ("course model",), servers=("llama.cpp server", "Prometheus (optional)")),
-    LabNeeds("14", "Capstone", ("course model", "agent-framework"), extras=("agents",)),
+    LabNeeds("14", "Capstone", ("course model", "agent-framework"), extras=("agents", "serve")),
 )
 
 

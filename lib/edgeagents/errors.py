@@ -76,6 +76,12 @@ class StreamInterruptedError(InvalidRequestError):
     default_hint = "Finish reading one stream before starting the next request, or use one runtime per thread."
 
 
+class OverloadedError(EdgeAgentsError):
+    """The service already has as many requests running or waiting as it accepts (HTTP 429)."""
+
+    default_hint = "Retry in a moment; the service answers one request at a time per model."
+
+
 class ToolCallError(EdgeAgentsError):
     """A tool call is malformed, names an unknown tool, has wrong arguments, or the tool raised."""
 

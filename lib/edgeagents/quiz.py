@@ -3,12 +3,17 @@
 >>> q = Quiz("02", [Question("What does Q4 mean?", ["4-bit weights", "4 layers"], 0, "Bits per weight.")])
 >>> q            # shows the questions (buttons in JupyterLab)
 >>> q.grade([0]) # or grade answers in code
+>>> Quiz.load("14")  # a lab's quiz from edgeagents/data/quizzes/14.json: the answers are not in the notebook
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+QUIZ_DIR = Path(__file__).parent / "data" / "quizzes"
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,14 @@ class Quiz:
     def __init__(self, lab: str, questions: Sequence[Question]) -> None:
         self.lab = lab
         self.questions = list(questions)
+
+    @classmethod
+    def load(cls, lab: str, directory: Path = QUIZ_DIR) -> Quiz:
+        """The quiz of ``lab`` from ``<directory>/<lab>.json`` (``{"questions": [{prompt, options, answer,
+        explanation}]}``), so a learner reading the notebook does not read the answers with the questions."""
+        data = json.loads((directory / f"{lab}.json").read_text(encoding="utf-8"))
+        return cls(lab, [Question(q["prompt"], tuple(q["options"]), int(q["answer"]), q.get("explanation", ""))
+                         for q in data["questions"]])
 
     def grade(self, answers: Sequence[int]) -> tuple[int, list[str]]:
         """Score a list of option indices; returns (correct count, feedback lines)."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,10 @@ KNOWLEDGE_BASE = [
 ]
 
 
+_AUDIT_INSERT = ("INSERT INTO audit_log (at, actor, tool, arguments, outcome, result, duration_ms) "
+                 "VALUES (?,?,?,?,?,?,?)")
+
+
 def default_store_path() -> Path:
     """``$EDGEAGENTS_HOME/agents/business.sqlite``: where the course keeps its business system."""
     return load_settings().home / "agents" / "business.sqlite"
@@ -105,6 +111,10 @@ class BusinessStore:
         self._db = connection
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
+        self._txn = threading.Lock()  # held for the whole of a transaction(): one at a time per store
+        self._in_txn = False
+        self._txn_owner: int | None = None
+        self._pending_audit: list[tuple[Any, ...]] = []
         self.path = path
         with self._lock, self._db:
             self._db.executescript(SCHEMA)
@@ -164,8 +174,55 @@ class BusinessStore:
             return [dict(r) for r in self._db.execute(sql, params).fetchall()]
 
     def _insert(self, sql: str, params: tuple[Any, ...]) -> int:
+        if self._in_txn:  # part of the open transaction: committed or rolled back with it
+            with self._lock:
+                return int(self._db.execute(sql, params).lastrowid)
         with self._lock, self._db:
             return int(self._db.execute(sql, params).lastrowid)
+
+    @contextmanager
+    def transaction(self) -> Iterator[BusinessStore]:
+        """All writes inside are kept together: committed when the block ends, rolled back if it raises.
+
+        The capstone service runs each request in one, so a request that dies half-way (the model runtime
+        killed, a tool raising after an earlier write) leaves the database as it was. The audit log is
+        the exception on purpose: its rows are written when the block ends *either way*, so a rolled-back
+        attempt is still on record. One transaction at a time per store (a second waits); the service
+        serialises its requests, so writes made while one is open belong to it.
+
+        >>> with store.transaction():
+        ...     store.add_ticket("C001", "dead router", "high", "2026-11-22T09:00:00")
+        ...     raise RuntimeError("the model died")      # the ticket is rolled back
+        """
+        if self._txn_owner == threading.get_ident():
+            raise InvalidRequestError("This thread already has a transaction open on the store.",
+                                      hint="Nest the writes in the open transaction instead of opening another.")
+        with self._txn:
+            self._txn_owner = threading.get_ident()
+            with self._lock:
+                self._db.execute("BEGIN")
+            self._in_txn = True
+            try:
+                yield self
+            except BaseException:
+                self._in_txn = False
+                with self._lock:
+                    self._db.rollback()
+                self._flush_audit()
+                raise
+            else:
+                self._in_txn = False
+                with self._lock:
+                    self._db.commit()
+                self._flush_audit()
+            finally:
+                self._txn_owner = None
+
+    def _flush_audit(self) -> None:
+        pending, self._pending_audit = self._pending_audit, []
+        if pending:
+            with self._lock, self._db:
+                self._db.executemany(_AUDIT_INSERT, pending)
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
@@ -217,9 +274,13 @@ class BusinessStore:
         return [r for _, r in scored[:limit]]
 
     def write_audit(self, at: str, actor: str, tool: str, arguments: str, outcome: str, result: str,
-                    duration_ms: float) -> int:
-        return self._insert("INSERT INTO audit_log (at, actor, tool, arguments, outcome, result, duration_ms) "
-                            "VALUES (?,?,?,?,?,?,?)", (at, actor, tool, arguments, outcome, result, duration_ms))
+                    duration_ms: float) -> int | None:
+        """Append one audit row; inside :meth:`transaction` it is written when the transaction ends (None)."""
+        row = (at, actor, tool, arguments, outcome, result, duration_ms)
+        if self._in_txn:
+            self._pending_audit.append(row)
+            return None
+        return self._insert(_AUDIT_INSERT, row)
 
     def audit_rows(self) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM audit_log ORDER BY audit_id")

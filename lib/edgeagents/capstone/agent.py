@@ -41,6 +41,31 @@ CAPSTONE_TOOLS = ("lookup_order", "lookup_customer", "create_support_ticket", "s
 the store unchanged: the agent *says* a person will follow up)."""
 
 
+def build_agent(runtime: Any, store: BusinessStore, *, seed: int = 0, tool_strategy: ToolStrategy = "route",
+                temperature: float = 0.0, max_tokens: int = 64, tools: Sequence[str] = CAPSTONE_TOOLS,
+                extra_tools: Sequence[Any] = (), actor: str = "capstone") -> tuple[Any, EdgeChatClient, ToolTrace]:
+    """The capstone's Agent Framework agent over ``store``: ``(agent, chat client, tool trace)``.
+
+    The agent is lab 11's: :class:`EdgeChatClient` over the runtime, the gated, audited business tools
+    (allowlist ``tools``) as framework tools, the :class:`InputGuard` in front, and :data:`POLICY` as its
+    instructions. ``extra_tools`` are tools of your own: Agent Framework tools or plain typed functions with a
+    docstring (wrapped with ``agent_framework.tool``); they are traced like the others, but the business
+    gate (allowlist, approval, audit log) covers only the course's tools. The client's ``calls`` and the
+    trace's ``events`` grow with every turn.
+    """
+    from agent_framework import Agent, FunctionTool, tool
+
+    # the fixed clock keeps the tasks' callback dates inside the tool's 60-day window on any run date
+    gated = BusinessTools(store, allowlist=tuple(tools), actor=actor, clock=lambda: CAPSTONE_NOW)
+    trace = ToolTrace(actor, echo=False)
+    client = EdgeChatClient(runtime, tool_strategy=tool_strategy, max_tokens=max_tokens, temperature=temperature,
+                            middleware=[trace])
+    own = [t if isinstance(t, FunctionTool) else tool(t) for t in extra_tools]
+    agent = Agent(client=client, name=actor, instructions=POLICY, tools=[*framework_tools(gated), *own],
+                  middleware=[InputGuard(gated, actor)], default_options={"seed": seed, "temperature": temperature})
+    return agent, client, trace
+
+
 class CourseAgent:
     """``agent_fn(store, turns, seed) -> AgentReply`` running the Agent Framework agent on a course runtime.
 
@@ -79,17 +104,8 @@ class CourseAgent:
         return self._runtime
 
     def _build(self, store: BusinessStore, seed: int) -> tuple[Any, EdgeChatClient, ToolTrace]:
-        from agent_framework import Agent
-
-        # the fixed clock keeps the tasks' callback dates inside the tool's 60-day window on any run date
-        gated = BusinessTools(store, allowlist=self.tools, actor="capstone", clock=lambda: CAPSTONE_NOW)
-        trace = ToolTrace("capstone", echo=False)
-        client = EdgeChatClient(self.runtime, tool_strategy=self.tool_strategy, max_tokens=self.max_tokens,
-                                temperature=self.temperature, middleware=[trace])
-        agent = Agent(client=client, name="capstone", instructions=POLICY, tools=framework_tools(gated),
-                      middleware=[InputGuard(gated, "capstone")],
-                      default_options={"seed": seed, "temperature": self.temperature})
-        return agent, client, trace
+        return build_agent(self.runtime, store, seed=seed, tool_strategy=self.tool_strategy,
+                           temperature=self.temperature, max_tokens=self.max_tokens, tools=self.tools)
 
     async def _run(self, agent: Any, turns: Sequence[str]) -> str:
         session = agent.create_session()  # one conversation: later turns see the earlier ones
@@ -101,7 +117,7 @@ class CourseAgent:
     def __call__(self, store: BusinessStore, turns: list[str], seed: int) -> AgentReply:
         agent, client, trace = self._build(store, seed)
         t0 = time.perf_counter()
-        text = _run_sync(self._run(agent, turns))
+        text = run_sync(self._run(agent, turns))
         seconds = time.perf_counter() - t0
         tokens = sum(int(c["prompt_tokens"]) + int(c["completion_tokens"]) for c in client.calls)
         calls = [{"name": e.name, "arguments": e.detail.get("arguments"), "error": e.detail.get("error")}
@@ -120,7 +136,7 @@ class CourseAgent:
         self.close()
 
 
-def _run_sync(coro: Any) -> Any:
+def run_sync(coro: Any) -> Any:
     """Run a coroutine to completion, also from inside a running loop (a notebook cell): then on a worker thread."""
     try:
         asyncio.get_running_loop()

@@ -17,13 +17,13 @@ counters (processed, failed, queue depth, mean latency, per-backend use).
 # no `from __future__ import annotations`: FastAPI must see the request model class itself, not a string
 
 import asyncio
-import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
+from edgeagents.serving import AppServer
 
 AGENT_MAPPING = {"customer_service": "customer_service", "technical": "technical_support", "general": "general_purpose"}
 
@@ -172,34 +172,13 @@ class ProductionService:
         return app
 
 
-class ServiceRunner:
+class ServiceRunner(AppServer):
     """Run a service with uvicorn in a background thread on 127.0.0.1: ``with ServiceRunner(s) as url: ...``."""
 
     def __init__(self, service: ProductionService, port: int | None = None) -> None:
-        from edgeagents.runtimes.llamacpp_server import free_port
-
+        super().__init__(service.app, port)
         self.service = service
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = None
-        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> str:
-        import uvicorn
-
-        config = uvicorn.Config(self.service.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeUnavailableError("The service did not start.")
-            time.sleep(0.05)
+    def __enter__(self) -> str:  # type: ignore[override]  # the URL: what every caller of this runner wants
+        self.start()
         return self.url
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=15)
