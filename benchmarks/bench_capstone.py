@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=3, help="trials per task; pass^k is reported for this k")
     ap.add_argument("--tasks", type=int, default=None, help="run only N tasks, spread over the categories")
     ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default EDGEAGENTS_THREADS)")
-    ap.add_argument("--strategy", choices=["route", "auto"], default="route", help="EdgeChatClient tool_strategy")
+    ap.add_argument("--strategy", choices=["route", "auto"], default="auto", help="EdgeChatClient tool_strategy")
     ap.add_argument("--temperature", type=float, default=0.7, help="> 0 so the k trials of a task can differ")
     args = ap.parse_args()
     tasks = spread(args.tasks)

@@ -240,7 +240,7 @@ def test_course_agent_binds_the_tools_to_each_trial_store_and_passes_the_seed():
 
     rt = TicketRuntime()
     task = next(t for t in TASKS if t.id == "ticket-01")
-    report = evaluate(course_agent(rt, temperature=0.5), [task], k=2)
+    report = evaluate(course_agent(rt, tool_strategy="route", temperature=0.5), [task], k=2)  # the script routes
     assert [r.success for r in report.trials] == [True, True]  # each trial wrote to its own fresh store
     chats = [s for s in rt.seen if s["kind"] == "chat"]
     assert [c["seed"] for c in chats] == [0, 1] and all(c["temperature"] == 0.5 for c in chats)

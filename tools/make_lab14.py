@@ -91,8 +91,10 @@ S1 = """## 1 · One turn, and what the system did
 
 `system.chat(text, session_id)` answers one turn. On the way it takes a place in a bounded queue (`max_pending`),
 finds the session (a new one here), opens **one database transaction** for the whole turn, runs the agent — the
-scored router of Lab 11 picks a tool, the model writes the call, the tool runs through the gate, the model answers
-from the result — and commits. If the model runtime fails, the turn is rolled back and retried once on a reopened
+course model decides whether to call a tool (`tool_strategy="auto"`: its adapter was trained to), writes the call,
+the tool runs through the gate, the model answers from the result — and commits. (Lab 11's scored router,
+`tool_strategy="route"`, forces a tool on every turn, so it can never ask for a missing id or hand over to a
+person: try it on the evaluation below and compare.) If the model runtime fails, the turn is rolled back and retried once on a reopened
 runtime; after that, an escalation endpoint if one is configured, else the reply says a person will follow up."""
 
 STEP1 = """# Lab 14 · step 1 — one customer turn through the system

@@ -41,7 +41,7 @@ CAPSTONE_TOOLS = ("lookup_order", "lookup_customer", "create_support_ticket", "s
 the store unchanged: the agent *says* a person will follow up)."""
 
 
-def build_agent(runtime: Any, store: BusinessStore, *, seed: int = 0, tool_strategy: ToolStrategy = "route",
+def build_agent(runtime: Any, store: BusinessStore, *, seed: int = 0, tool_strategy: ToolStrategy = "auto",
                 temperature: float = 0.0, max_tokens: int = 64, tools: Sequence[str] = CAPSTONE_TOOLS,
                 extra_tools: Sequence[Any] = (), actor: str = "capstone") -> tuple[Any, EdgeChatClient, ToolTrace]:
     """The capstone's Agent Framework agent over ``store``: ``(agent, chat client, tool trace)``.
@@ -72,7 +72,10 @@ class CourseAgent:
     Args:
         runtime: an open course runtime; ``None`` opens the course model (``edgeagents.open_runtime``) on
             first use, and :meth:`close` closes it.
-        tool_strategy: ``"route"`` (lab 11's default for the small model) or ``"auto"``.
+        tool_strategy: ``"auto"`` (the course model decides whether to call a tool; its adapter was trained
+            to) or ``"route"`` (lab 11's scored router forces one tool every turn: a base model's crutch,
+            which cannot ask for a missing id or hand over to a person). Measure both on the task set with
+            ``benchmarks/bench_capstone.py --strategy``.
         temperature: sampling temperature, above 0 so the k trials of a task differ (each trial also gets
             its own seed). With ``"route"``, EdgeChatClient writes the answer from a tool result greedily,
             so there the trials differ in the tool calls' arguments; with ``"auto"`` in every call.
@@ -81,7 +84,7 @@ class CourseAgent:
         tools: the allowlist (default :data:`CAPSTONE_TOOLS`).
     """
 
-    def __init__(self, runtime: Any = None, *, tool_strategy: ToolStrategy = "route", temperature: float = 0.7,
+    def __init__(self, runtime: Any = None, *, tool_strategy: ToolStrategy = "auto", temperature: float = 0.7,
                  max_tokens: int = 64, n_ctx: int = 2048, n_threads: int | None = None,
                  tools: Sequence[str] = CAPSTONE_TOOLS) -> None:
         require_agent_framework()

@@ -96,7 +96,7 @@ class CapstoneSystem:
     """
 
     def __init__(self, runtime: Any = None, *, store: BusinessStore, runtime_factory: Callable[[], Any] | None = None,
-                 escalation: Any = None, tool_strategy: str = "route", temperature: float = 0.0,
+                 escalation: Any = None, tool_strategy: str = "auto", temperature: float = 0.0,
                  max_tokens: int = 64, tools: Sequence[str] = CAPSTONE_TOOLS, extra_tools: Sequence[Any] = (),
                  seed: int = 0, max_pending: int = 4,
                  max_sessions: int = 256, collector: Collector | None = None) -> None:
