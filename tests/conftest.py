@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
+
+import runtime_kinds
 
 os.environ.setdefault("EDGEAGENTS_THREADS", "1")
 
@@ -102,3 +106,48 @@ def busy_port():
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=10)
+
+
+# ---------------------------------------------------------------- every runtime kind (tests/runtime_kinds.py)
+@pytest.fixture(scope="module")
+def llamacpp_server(model_spec):
+    """llama.cpp's OpenAI-compatible server on the course's base model, for the tests of every runtime kind."""
+    from edgeagents.runtimes import LlamaCppServer
+
+    srv = LlamaCppServer(model_spec, n_ctx=512, n_threads=1).start(timeout=runtime_kinds.SAFETY_S)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def foundry_registration():
+    """Foundry Local's course registration, removed when the module ends (as tests/test_foundry_local.py does)."""
+    yield
+    from edgeagents.foundry import byom, sdk
+
+    byom.unregister(f"{byom.COURSE_NAME}:1")  # the child processes registered it too
+    sdk.close_manager()
+
+
+@pytest.fixture(scope="module", params=runtime_kinds.KINDS)
+def kind(request) -> str:
+    why = runtime_kinds.why_unavailable(request.param)
+    if why:
+        pytest.skip(why)
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def opener(kind, request) -> Callable[[], Any]:
+    base_url = request.getfixturevalue("llamacpp_server").base_url if kind == "llama.cpp-server" else ""
+    if kind == "foundry":
+        request.getfixturevalue("foundry_registration")
+    return lambda: runtime_kinds.open_runtime(kind, base_url)
+
+
+@pytest.fixture(scope="module")
+def rt(opener):
+    """One runtime per kind for the tests that keep it open (loading Foundry's model takes a while)."""
+    runtime = opener()
+    yield runtime
+    runtime.close()

@@ -28,95 +28,12 @@ from edgeagents.errors import InvalidRequestError, RuntimeClosedError, StreamInt
 
 pytestmark = pytest.mark.slow
 
-KINDS = ["llama.cpp", "onnx", "foundry", "llama.cpp-server"]
-IN_PROCESS = {"llama.cpp", "onnx", "foundry"}
 PROMPT = "Once upon a time"
 HELLO = [{"role": "user", "content": "Say hello."}]
-SAFETY_S = 120  # a request still blocked after this long is a failure, however slow the machine
 
 
-# ---------------------------------------------------------------- opening each runtime
-def _why_unavailable(kind: str) -> str:
-    """Empty when ``kind`` can run here, else the one-line reason to skip."""
-    if kind == "onnx":
-        try:
-            import onnxruntime_genai  # noqa: F401
-
-            from edgeagents.models import forge
-        except ImportError:
-            return "onnxruntime-genai is not installed (the forge extra)"
-        return "" if forge.status()["onnx"] else "the forge's ONNX build is missing (edgeagents models build --only onnx)"
-    if kind == "foundry":
-        from edgeagents.foundry import byom, sdk
-
-        if not sdk.sdk_available():
-            return sdk.why_unavailable()
-        return "" if byom.course_onnx_dir().is_dir() else "the course's ONNX folder for Foundry Local is not built"
-    return ""
-
-
-def open_runtime(kind: str, base_url: str = "") -> Any:
-    """A fresh runtime of ``kind`` on the course's base model (the tests close it)."""
-    if kind == "llama.cpp":
-        from edgeagents.models.course import course_model
-        from edgeagents.runtimes import LlamaCppRuntime
-
-        return LlamaCppRuntime(course_model("base"), n_ctx=512, n_threads=1)
-    if kind == "onnx":
-        from edgeagents.models.forge import onnx_dir
-        from edgeagents.runtimes.onnx_genai import OnnxGenAIRuntime
-
-        return OnnxGenAIRuntime(onnx_dir(), n_ctx=1024, n_threads=1)
-    if kind == "foundry":
-        from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
-
-        return FoundryLocalRuntime("course")
-    from edgeagents.runtimes import OpenAICompatRuntime
-
-    return OpenAICompatRuntime(base_url, "course", timeout=SAFETY_S, name="llama.cpp-server")
-
-
-@pytest.fixture(scope="module")
-def server(model_spec):
-    from edgeagents.runtimes import LlamaCppServer
-
-    srv = LlamaCppServer(model_spec, n_ctx=512, n_threads=1).start(timeout=SAFETY_S)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def foundry_registration():
-    """Foundry Local's course registration, removed when the module ends (as tests/test_foundry_local.py does)."""
-    yield
-    from edgeagents.foundry import byom, sdk
-
-    byom.unregister(f"{byom.COURSE_NAME}:1")  # the child processes registered it too
-    sdk.close_manager()
-
-
-@pytest.fixture(scope="module", params=KINDS)
-def kind(request) -> str:
-    why = _why_unavailable(request.param)
-    if why:
-        pytest.skip(why)
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def opener(kind, request) -> Callable[[], Any]:
-    base_url = request.getfixturevalue("server").base_url if kind == "llama.cpp-server" else ""
-    if kind == "foundry":
-        request.getfixturevalue("foundry_registration")
-    return lambda: open_runtime(kind, base_url)
-
-
-@pytest.fixture(scope="module")
-def rt(opener):
-    """One runtime per kind for the tests that keep it open (loading Foundry's model takes a while)."""
-    runtime = opener()
-    yield runtime
-    runtime.close()
+# ---------------------------------------------------------------- opening each runtime (tests/runtime_kinds.py)
+from runtime_kinds import IN_PROCESS, SAFETY_S, open_runtime  # noqa: E402 - fixtures: tests/conftest.py
 
 
 def in_thread(fn: Callable[[], Any]) -> Any:
@@ -196,7 +113,7 @@ def close_scenarios(kind: str, base_url: str) -> None:
 @pytest.fixture
 def closed_child(kind, request) -> tuple[int, dict[str, str], str]:
     """Run :func:`close_scenarios` in a child process: its exit code, outcome per scenario, and its output."""
-    base_url = request.getfixturevalue("server").base_url if kind == "llama.cpp-server" else ""
+    base_url = request.getfixturevalue("llamacpp_server").base_url if kind == "llama.cpp-server" else ""
     if kind == "foundry":
         request.getfixturevalue("foundry_registration")
     here = Path(__file__).parent

@@ -59,6 +59,15 @@ class ContextOverflowError(InvalidRequestError):
             hint="Shorten the prompt, lower max_tokens, or open the runtime with a larger n_ctx.",
         )
 
+    @classmethod
+    def from_message(cls, message: str) -> ContextOverflowError:
+        """The same error when only a server's words are known, not the token counts (they are None then)."""
+        err = cls.__new__(cls)
+        err.prompt_tokens = err.max_tokens = err.context_length = None  # type: ignore[assignment]
+        InvalidRequestError.__init__(err, message,
+                                     hint="Shorten the prompt, lower max_tokens, or start the server with a larger context.")
+        return err
+
 
 class UnsupportedFeatureError(InvalidRequestError):
     """The runtime does not support this feature (for example log-probabilities over HTTP)."""

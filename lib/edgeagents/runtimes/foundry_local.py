@@ -209,11 +209,7 @@ class FoundryLocalRuntime:
         top_p = options.get("top_p", 0.95)
         top_k = options.get("top_k", 40)
         rq.check_sampling(temperature, top_p, top_k)
-        stop = options.get("stop") or []
-        stop = [stop] if isinstance(stop, str) else list(stop)
-        for s in stop:
-            if not rq.check_text(s, "stop string", allow_empty=True):
-                raise InvalidRequestError("A stop string is empty.", hint="Remove it, or use e.g. stop=['\\n'].")
+        stop = rq.check_stop(options.get("stop"))
         return {
             "max_tokens": max_tokens,
             "temperature": float(temperature),

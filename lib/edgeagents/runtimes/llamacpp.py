@@ -392,13 +392,7 @@ class LlamaCppRuntime:
         top_p = options.get("top_p", 0.95)
         top_k = options.get("top_k", 40)
         rq.check_sampling(temperature, top_p, top_k)
-        stop = options.get("stop") or []
-        if isinstance(stop, str):
-            stop = [stop]
-        for s in stop:
-            rq.check_text(s, "stop string", allow_empty=True)
-            if not s:
-                raise InvalidRequestError("A stop string is empty.", hint="Remove it, or use e.g. stop=['\\n'].")
+        stop = rq.check_stop(options.get("stop"))
         schema = options.get("json_schema")
         if schema is None:
             schema = rq.schema_from_response_format(options.get("response_format"))

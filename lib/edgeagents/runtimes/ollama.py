@@ -73,10 +73,11 @@ class OllamaRuntime:
         opts: dict[str, Any] = {"num_predict": rq.check_max_tokens(options.pop("max_tokens", 256))}
         opts["temperature"] = options.pop("temperature", 0.0)
         rq.check_sampling(opts["temperature"], options.get("top_p", 1.0), options.get("top_k", 0))
-        for key, target in (("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"), ("stop", "stop"),
-                            ("repeat_penalty", "repeat_penalty"), ("min_p", "min_p")):
+        for key in ("top_p", "top_k", "seed", "repeat_penalty", "min_p"):
             if key in options:
-                opts[target] = options.pop(key)
+                opts[key] = options.pop(key)
+        if "stop" in options:
+            opts["stop"] = rq.check_stop(options.pop("stop"))
         fmt = None
         schema = options.pop("json_schema", None)
         if schema is not None:

@@ -8,7 +8,7 @@ environment variable (never written in a notebook).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from edgeagents.errors import (
@@ -110,9 +110,8 @@ class OpenAICompatRuntime:
             text = str(exc)
             low = text.lower()
             if ("context" in low and ("length" in low or "window" in low or "exceed" in low)) or "max_model_len" in low:
-                err = InvalidRequestError(f"The server says the request does not fit its context: {text[:300]}")
-                err.__class__ = ContextOverflowError  # keep the type learners catch
-                return err
+                return ContextOverflowError.from_message(
+                    f"The server says the request does not fit its context: {text[:300]}")
             return InvalidRequestError(f"The server rejected the request: {text[:300]}")
         if isinstance(exc, o.APIStatusError):
             return BackendError(f"The server failed with HTTP {exc.status_code}: {str(exc)[:300]}")
@@ -124,10 +123,26 @@ class OpenAICompatRuntime:
             hint="The server probably stopped or crashed mid-answer: check runtime.health() and the server's log.",
         )
 
-    def _check_finished(self, finish: str | None, n_chunks: int) -> None:
-        """A stream that ends without a finish_reason was cut off: it must never pass for a whole answer."""
+    def _check_finished(self, finish: str | None, n_chunks: int, resend: Callable[[], Any]) -> None:
+        """A stream that ends without a finish_reason was cut off: it must never pass for a whole answer.
+
+        An *empty* one is asked again without streaming (``resend``): llama-cpp-python's server answers a
+        request it rejects (a prompt over the context window) with an empty event stream, but with an HTTP
+        400 that says why when not streaming. That error, typed, is what the caller gets.
+        """
         if finish is None:
             self._check_open()  # a stream cut short by close() is a closed runtime, not a failed server
+            if n_chunks == 0:
+                o = self._openai
+                for attempt in range(2):  # the server may have reset the pooled connection the stream used
+                    try:
+                        resend()
+                        break
+                    except o.APIConnectionError as exc:
+                        if attempt or isinstance(exc, o.APITimeoutError):
+                            raise self._translate(exc) from exc
+                    except Exception as exc:  # noqa: BLE001 - every failure is translated to a typed error
+                        raise self._translate(exc) from exc
             raise self._cut_off(n_chunks)
 
     def _stream_error(self, exc: Exception, answering: bool, n_chunks: int) -> EdgeAgentsError:
@@ -150,9 +165,11 @@ class OpenAICompatRuntime:
     def _params(self, options: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model, "max_tokens": rq.check_max_tokens(options.pop("max_tokens", 256))}
         params["temperature"] = options.pop("temperature", 0.0)
-        for key in ("top_p", "seed", "stop"):
+        for key in ("top_p", "seed"):
             if key in options:
                 params[key] = options.pop(key)
+        if "stop" in options:
+            params["stop"] = rq.check_stop(options.pop("stop")) or None
         rq.check_sampling(params["temperature"], params.get("top_p", 1.0), 0)  # top_k is not in the protocol
         schema = options.pop("json_schema", None)
         if schema is not None:
@@ -234,7 +251,7 @@ class OpenAICompatRuntime:
                     finish = choice.finish_reason or finish
             except Exception as exc:
                 raise self._stream_error(exc, stream is not None, n) from exc
-            self._check_finished(finish, n)
+            self._check_finished(finish, n, lambda: self._client.chat.completions.create(messages=msgs, **params))
             calls = [tool_call(p["name"], p["arguments"], specs) for _, p in sorted(pieces.items())]
             yield self._result(text, finish, usage, watch, calls, n)
 
@@ -283,7 +300,7 @@ class OpenAICompatRuntime:
                     finish = chunk.choices[0].finish_reason or finish
             except Exception as exc:
                 raise self._stream_error(exc, stream is not None, n) from exc
-            self._check_finished(finish, n)
+            self._check_finished(finish, n, lambda: self._client.completions.create(prompt=prompt, **params))
             yield self._result(text, finish, usage, watch, [], n)
 
         return Stream(run(), origin=(self.name, self.model), operation="text_completion")

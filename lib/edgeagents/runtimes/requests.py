@@ -55,6 +55,19 @@ def check_max_tokens(max_tokens: Any) -> int:
     return max_tokens
 
 
+def check_stop(stop: Any) -> list[str]:
+    """The stop strings as a list (``None``: none; one string: a list of it), each non-empty text."""
+    if stop is None:
+        return []
+    stops = [stop] if isinstance(stop, str) else stop
+    if not isinstance(stops, (list, tuple)):
+        raise InvalidRequestError(f"stop must be a string or a list of strings, not {type(stop).__name__}.")
+    for s in stops:
+        if not check_text(s, "stop string", allow_empty=True):
+            raise InvalidRequestError("A stop string is empty.", hint="Remove it, or use e.g. stop=['\\n'].")
+    return list(stops)
+
+
 def _is_finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
