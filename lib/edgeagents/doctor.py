@@ -22,6 +22,7 @@ from typing import Any
 
 import psutil
 
+from edgeagents.env import nvidia_gpus
 from edgeagents.settings import load_settings
 
 
@@ -114,26 +115,6 @@ def cpu_features() -> list[str]:
 
 def is_apple_silicon() -> bool:
     return sys.platform == "darwin" and platform.machine() == "arm64"
-
-
-def nvidia_gpus() -> list[str]:
-    """Names and memory of NVIDIA GPUs (via nvidia-ml-py when installed)."""
-    try:
-        import pynvml  # from nvidia-ml-py
-    except ImportError:
-        return []
-    try:
-        pynvml.nvmlInit()
-        gpus = []
-        for i in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(i)
-            name = pynvml.nvmlDeviceGetName(handle)
-            mem = pynvml.nvmlDeviceGetMemoryInfo(handle).total / 2**30
-            gpus.append(f"{name.decode() if isinstance(name, bytes) else name} ({mem:.0f} GiB)")
-        pynvml.nvmlShutdown()
-        return gpus
-    except Exception:
-        return []
 
 
 def _ollama_server() -> Component:

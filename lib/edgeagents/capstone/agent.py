@@ -100,10 +100,10 @@ class CourseAgent:
     @property
     def runtime(self) -> Any:
         if self._runtime is None:
-            import edgeagents
+            from edgeagents.runtimes import open_runtime
 
             extra = {"n_threads": self.n_threads} if self.n_threads else {}
-            self._runtime = edgeagents.open_runtime(n_ctx=self.n_ctx, **extra)
+            self._runtime = open_runtime(n_ctx=self.n_ctx, **extra)
         return self._runtime
 
     def _build(self, store: BusinessStore, seed: int) -> tuple[Any, EdgeChatClient, ToolTrace]:

@@ -79,10 +79,10 @@ class SystemAgent:
     @classmethod
     def open(cls, n_ctx: int = 2048, n_threads: int | None = None, **options: Any) -> SystemAgent:
         """The course model, reopened on failure."""
-        import edgeagents
+        from edgeagents.runtimes import open_runtime
 
         extra = {"n_threads": n_threads} if n_threads else {}
-        return cls(lambda: edgeagents.open_runtime(n_ctx=n_ctx, **extra), **options)
+        return cls(lambda: open_runtime(n_ctx=n_ctx, **extra), **options)
 
     def live_runtime(self) -> Any:
         """The runtime the trials use, reopened first if there is none yet or a failure left it closed."""

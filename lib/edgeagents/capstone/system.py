@@ -136,11 +136,11 @@ class CapstoneSystem:
 
         ``reset=True`` starts the store from its seed. Other options go to :class:`CapstoneSystem`.
         """
-        import edgeagents
+        from edgeagents.runtimes import open_runtime
 
         extra = {"n_threads": n_threads} if n_threads else {}
         store = BusinessStore.open(store_path, reset=reset)
-        system = cls(store=store, runtime_factory=lambda: edgeagents.open_runtime(n_ctx=n_ctx, **extra), **options)
+        system = cls(store=store, runtime_factory=lambda: open_runtime(n_ctx=n_ctx, **extra), **options)
         system._owns_store = True
         return system
 

@@ -54,6 +54,9 @@ def _local_cache_clear() -> None:
     _cache.local_ids.clear()
 
 
+sdk.on_new_manager(_local_cache_clear)
+
+
 def describe(model: Any) -> dict[str, Any]:
     """The facts of one SDK model (an ``IModel``) as a plain dict."""
     info = model.info

@@ -128,10 +128,18 @@ def on_close(owner: Any) -> None:
     _listeners.add(owner)
 
 
-def _on_new_manager() -> None:
-    from edgeagents.foundry import catalog
+_new_manager_hooks: list[Any] = []
 
-    catalog._local_cache_clear()
+
+def on_new_manager(hook: Any) -> None:
+    """Call ``hook()`` whenever a new manager starts (the catalog clears its cached local list): modules
+    above this one register themselves, so this module imports none of them."""
+    _new_manager_hooks.append(hook)
+
+
+def _on_new_manager() -> None:
+    for hook in _new_manager_hooks:
+        hook()
 
 
 def close_manager() -> bool:

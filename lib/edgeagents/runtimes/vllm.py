@@ -86,7 +86,7 @@ def vllm_available() -> bool:
 
 def nvidia_gpu_names() -> list[str]:
     """NVIDIA GPUs visible here (empty on a CPU-only machine)."""
-    from edgeagents.doctor import nvidia_gpus
+    from edgeagents.env import nvidia_gpus
 
     try:
         return list(nvidia_gpus())
