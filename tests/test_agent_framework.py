@@ -88,6 +88,25 @@ def test_streaming_yields_text_updates():
     assert _run(go()) == "streamed reply"
 
 
+def test_auto_streaming_never_shows_the_markup_of_a_tool_call():
+    from edgeagents.runtimes.base import Stream, StreamChunk
+
+    class Chunked(ScriptedRuntime):  # streams its text three characters at a time, as a real runtime would
+        def chat_stream(self, messages, **kw):  # noqa: ANN001, ANN201
+            result = self.chat(messages, **kw)
+            text = result.text or 'Let me check. <tool_call>{"name": "lookup_order", "arguments": {}}</tool_call>'
+
+            def gen():  # noqa: ANN202
+                yield from (StreamChunk(text[i:i + 3]) for i in range(0, len(text), 3))
+                yield result
+            return Stream(gen())
+
+    rt = Chunked([("call", "lookup_order", {"order_id": "ORD-1002"}), ("text", "It is < 3 days <away>.")])
+    agent = af.Agent(client=EdgeChatClient(rt, tool_strategy="auto"), tools=framework_tools(_tools()))
+    reply = _run(_reply(agent, "Where is ORD-1002?", stream=True))
+    assert reply == "Let me check. It is < 3 days <away>."
+
+
 def test_a_call_to_an_unlisted_tool_is_not_executed():
     tools = _tools()
     rt = ScriptedRuntime([("call", "drop_all_tables", {}), ("text", "done")])

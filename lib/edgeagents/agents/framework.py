@@ -33,6 +33,7 @@ from edgeagents.agents.tools import TOOL_SPECS
 from edgeagents.errors import RuntimeUnavailableError, ToolCallError
 from edgeagents.runtimes.base import Message as OAMessage
 from edgeagents.runtimes.base import Result, ToolSpec
+from edgeagents.runtimes.chat_template import TOOL_CALL_OPEN
 from edgeagents.runtimes.toolcalls import validate_arguments
 
 try:
@@ -580,13 +581,22 @@ class EdgeChatClient(FunctionInvocationLayer, ChatMiddlewareLayer, BaseChatClien
             return
         # text is held back while a forced call is written, and after a failure (the guard may replace it)
         hold = bool(failures) or kw.get("tool_choice") not in (None, "auto", "none")
+        watch = kw.get("tool_choice") == "auto" and not prompt  # the model may start a call: never stream its markup
         start = time.perf_counter()
         try:
             s = self.runtime.complete_stream(prompt, **kw) if prompt else self.runtime.chat_stream(oa, **kw)
+            pending = ""
             for chunk in s:
                 if chunk.text and not hold:
-                    yield ChatResponseUpdate(role="assistant", contents=[Content.from_text(chunk.text)],
-                                             model=self.model_label)
+                    text = chunk.text
+                    if watch:
+                        text, pending, hold = _before_call(pending + text)
+                    if text:
+                        yield ChatResponseUpdate(role="assistant", contents=[Content.from_text(text)],
+                                                 model=self.model_label)
+            if pending and not hold:
+                yield ChatResponseUpdate(role="assistant", contents=[Content.from_text(pending)],
+                                         model=self.model_label)
         except ToolCallError as exc:
             statement = failure_reply([*failures, self._malformed(exc, options, start)])
             yield ChatResponseUpdate(role="assistant", contents=[Content.from_text(statement)],
@@ -602,6 +612,19 @@ class EdgeChatClient(FunctionInvocationLayer, ChatMiddlewareLayer, BaseChatClien
             final.append(Content.from_usage(self._usage(result)))
         yield ChatResponseUpdate(role="assistant", contents=final, model=self.model_label,
                                  finish_reason="tool_calls" if calls else "stop")
+
+
+def _before_call(text: str) -> tuple[str, str, bool]:
+    """Split streamed text at a ``<tool_call>`` marker: (text to show, tail held back, a call has begun).
+
+    A tail that could still grow into the marker is held back until the next chunk decides it.
+    """
+    cut = text.find(TOOL_CALL_OPEN)
+    if cut >= 0:
+        return text[:cut], "", True
+    keep = next((n for n in range(min(len(text), len(TOOL_CALL_OPEN) - 1), 0, -1)
+                 if TOOL_CALL_OPEN.startswith(text[-n:])), 0)
+    return text[:len(text) - keep], text[len(text) - keep:], False
 
 
 def _runtime_model(runtime: Any) -> str:
