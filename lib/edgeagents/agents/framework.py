@@ -380,9 +380,10 @@ class EdgeChatClient(FunctionInvocationLayer, ChatMiddlewareLayer, BaseChatClien
 
     Args:
         runtime: any course runtime (``LlamaCppRuntime``, ``OpenAICompatRuntime``...).
-        tool_strategy: ``"auto"`` lets the model decide to call a tool (the framework default);
-            ``"route"`` picks the tool with :class:`ScoredToolRouter` and forces it, then lets the
-            model answer from the tool's result (how a base model gets tools right).
+        tool_strategy: ``"auto"`` lets the model decide to call a tool (what the course model, base plus
+            adapter, was trained for; Labs 11 and 14 use it); ``"route"`` (this client's default, for a base
+            model) picks the tool with :class:`ScoredToolRouter` and forces it every turn, then lets the
+            model answer from the tool's result.
         max_tokens: default reply budget.
         model_label: the name traces show for this client (default: the runtime's model).
         middleware: framework chat/function middleware (e.g. :class:`ToolTrace`).
