@@ -19,7 +19,8 @@ code = nbformat.v4.new_code_cell
 INTRO = """# Lab 14 · Capstone: an offline customer-service system, served and evaluated
 
 **Estimated run time:** about 5 minutes on a 2-core laptop with one llama.cpp thread (the README's lab table has
-the time measured on such a machine). Memory: two copies of the course model at most, about 1.3 GB.
+the time and peak memory measured on such a machine). Memory: two copies of the course model at most, one of
+them while a runtime is restarted.
 
 Every lab so far built one part. This one puts them together into a system a shop could run on a single small
 machine, with no cloud account and no network: the Agent Framework agent of Lab 11 on the course model of Lab 07,
