@@ -213,36 +213,27 @@ def tool_raises(agent: SystemAgent, tasks: Sequence[Task]) -> Run:
     return _run("tool raises", agent, tasks, store_factory=locked)
 
 
-def _kill_during_turns(delay_s: float) -> events.Subscription:
-    """Close each runtime once, ``delay_s`` after its first request starts (on a timer thread)."""
-    killed: set[int] = set()
+def _kill_once(runtime: Any, delay_s: float) -> events.Subscription:
+    """Close ``runtime`` ``delay_s`` after the first request starts (on a timer thread), once."""
+    fired = threading.Event()
 
     def on_event(event: Any) -> None:
-        if event.phase != "start":
-            return
-        runtime = _current.get("runtime")
-        if runtime is None or id(runtime) in killed:
-            return
-        killed.add(id(runtime))
-        threading.Timer(delay_s, runtime.close).start()
+        if event.phase == "start" and not fired.is_set():
+            fired.set()
+            threading.Timer(delay_s, runtime.close).start()
 
     return events.subscribe(on_event)
-
-
-_current: dict[str, Any] = {}
 
 
 def runtime_killed(agent: SystemAgent, tasks: Sequence[Task], delay_s: float = 0.3) -> Run:
     """Close the runtime under the first turn of each task; the system reopens it and retries the turn."""
     runs = []
     for task in tasks:
-        _current["runtime"] = agent.live_runtime()  # not the last task's killed one
-        sub = _kill_during_turns(delay_s)
+        sub = _kill_once(agent.live_runtime(), delay_s)  # the live one, not the last task's killed one
         try:
             runs.append(_run("runtime killed", agent, [task]))
         finally:
             sub.close()
-            _current.clear()
     return _merge("runtime killed", runs)
 
 
