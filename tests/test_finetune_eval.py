@@ -65,3 +65,16 @@ def test_heldout_scores_meet_the_targets(tuned):
     print(format_table([report]))
     failing = report.failures()
     assert not failing, f"below target: { {k: f'{v:.0%} < {TARGETS[k]:.0%}' for k, v in failing.items()} }"
+
+
+def test_a_card_written_with_unseen_scores_shows_them(tmp_path):
+    from edgeagents.models.finetune.pipeline import load_card, write_card
+
+    card = dict(load_card())
+    card["unseen_table"] = "unseen tools        tuned+grammar\nsingle_exact        1/1 100%"
+    _, md = write_card(tmp_path, card)
+    text = md.read_text()
+    assert "## Unseen tools" in text and "single_exact" in text
+    del card["unseen_table"]
+    _, md = write_card(tmp_path, card)
+    assert "## Unseen tools" not in md.read_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +20,7 @@ from edgeagents.models.finetune.unseen import (
     evaluate_unseen,
     format_unseen_table,
     load_unseen,
+    sample_unseen,
     score_unseen_reply,
 )
 from edgeagents.runtimes.chat_template import format_tool_call, render_chat_text
@@ -301,3 +303,30 @@ def test_smoke_one_item_on_the_real_model(runtime):
     row = report.rows[0]
     assert row["id"] == item["id"] and (row["failure"] is None) == row["ok"]
     assert row["failure"] in (None, *FAILURES)
+
+
+def test_sample_is_balanced_fixed_and_checked():
+    sample = sample_unseen(3)
+    assert [i["kind"] for i in sample] == ["single"] * 3 + ["choose"] * 3 + ["none"] * 3
+    assert [i["id"] for i in sample] == [i["id"] for i in sample_unseen(3)]
+    with pytest.raises(InvalidRequestError):
+        sample_unseen(0)
+
+
+class _Recorder:
+    """A runtime stand-in that records the options each chat call got and answers with no call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def chat(self, messages, **options):
+        self.calls.append(options)
+        return SimpleNamespace(text="I cannot do that.", tool_calls=())
+
+
+def test_chat_options_reach_every_call_and_are_refused_for_a_backend():
+    rec = _Recorder()
+    evaluate_unseen(rec, sample_unseen(1), label="free", tool_grammar=False)
+    assert len(rec.calls) == 3 and all(c["tool_grammar"] is False and c["tool_choice"] == "auto" for c in rec.calls)
+    with pytest.raises(InvalidRequestError):
+        evaluate_unseen(_Echo(load_unseen()), sample_unseen(1), tool_grammar=False)

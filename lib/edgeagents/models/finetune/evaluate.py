@@ -165,14 +165,15 @@ def evaluate(backend: Backend, label: str, items: Sequence[dict[str, Any]] | Non
 class RuntimeBackend:
     """Any course runtime (llama.cpp in-process, an OpenAI-compatible server...): ``chat`` with tools, ``score``."""
 
-    def __init__(self, runtime: Any, max_tokens: int = 128) -> None:
+    def __init__(self, runtime: Any, max_tokens: int = 128, **chat_options: Any) -> None:
         self.runtime = runtime
         self.max_tokens = max_tokens
+        self.chat_options = chat_options  # e.g. tool_grammar=False: the same model, its calls written freely
 
     def reply(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None) -> str:
         try:
             result = self.runtime.chat(list(messages), tools=list(tools or []) or None, tool_choice="auto",
-                                       max_tokens=self.max_tokens, temperature=0.0)
+                                       max_tokens=self.max_tokens, temperature=0.0, **self.chat_options)
         except ToolCallError as exc:  # a broken call still counts: score its raw text
             return exc.raw
         calls = "".join(format_tool_call(c.name, dict(c.arguments)) for c in result.tool_calls or ())

@@ -45,6 +45,22 @@ def evaluate_llamacpp(adapter: Path | None, label: str, threads: int = 1) -> dic
         rt.close()
 
 
+def evaluate_unseen_llamacpp(adapter: Path, label: str, threads: int = 1) -> dict[str, Any]:
+    """Scores on the held-out unseen tools (``heldout_unseen_tools.jsonl``) of base + ``adapter``, calls under the
+    runtime's default call grammar: the form the course ships."""
+    from dataclasses import replace
+
+    from edgeagents.models.finetune.unseen import evaluate_unseen
+    from edgeagents.runtimes import LlamaCppRuntime
+
+    spec = replace(course_model("base"), name="gemma-3-270m-course", adapter_path=Path(adapter), is_base_model=False)
+    rt = LlamaCppRuntime(spec, n_ctx=2048, n_threads=threads)
+    try:
+        return evaluate_unseen(rt, label=label, progress=True).as_dict()
+    finally:
+        rt.close()
+
+
 def evaluate_transformers(peft_dir: Path | None, label: str, threads: int = 1) -> dict[str, Any]:
     """Held-out scores on transformers (fp32 base from the GGUF, + the PEFT adapter in ``peft_dir``).
 
@@ -93,6 +109,8 @@ def write_card(folder: Path, card: dict[str, Any]) -> tuple[Path, Path]:
           if (d := card.get("decode")) else []), "",
         "## Held-out results (edgeagents/data/heldout_agent_eval.jsonl, greedy)", "", "```",
         card.get("table", "(not evaluated)"), "```", "",
+        *(["## Unseen tools (edgeagents/data/heldout_unseen_tools.jsonl, greedy, tool_choice=\"auto\", call grammar on)",
+           "", "```", card["unseen_table"], "```", ""] if card.get("unseen_table") else []),
     ]
     md = folder / f"{CARD_NAME}.md"
     md.write_text("\n".join(lines))
@@ -150,6 +168,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         objs = [EvalReport(r["label"], r["rows"], r["seconds"]) for r in reports]
         card["table"] = format_table(objs)
         print(card["table"])
+        if not args.no_unseen:
+            from edgeagents.models.finetune.unseen import UnseenReport, format_unseen_table
+
+            unseen = evaluate_unseen_llamacpp(gguf, "tuned+grammar, llama.cpp")
+            (out / "unseen_rows.json").write_text(json.dumps(unseen, indent=1, ensure_ascii=False))
+            card["unseen"] = {k: v for k, v in unseen.items() if k != "rows"}
+            card["unseen_table"] = format_unseen_table([UnseenReport(unseen["label"], unseen["rows"])])
+            print(card["unseen_table"])
         card["decode"] = decode_ratio(gguf, threads=1)
         print(f"decode: {card['decode']['adapter_tok_s']} tok/s with the adapter, {card['decode']['base_tok_s']} "
               f"without = {card['decode']['ratio']}x")
@@ -181,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reuse", action="store_true",
                     help="do not train: export, evaluate and (with --ship) ship the finished run in --out")
     ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    ap.add_argument("--no-unseen", action="store_true", help="skip the unseen-tool evaluation (about 20 min)")
     ap.add_argument("--no-transformers", action="store_true",
                     help="skip the second evaluation of the tuned model on transformers (PEFT, fp32)")
     ap.add_argument("--ship", action="store_true", help="copy the adapter and its card into the library (if on target)")

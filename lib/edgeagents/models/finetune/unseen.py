@@ -203,15 +203,27 @@ class UnseenReport:
                 "seconds": round(self.seconds, 1), "rows": self.rows}
 
 
+def sample_unseen(per_kind: int, items: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The first ``per_kind`` items of each kind (single, choose, none): a small, fixed, balanced sample."""
+    if per_kind < 1:
+        raise InvalidRequestError(f"per_kind={per_kind} must be at least 1.", hint="Ask for a few items of each kind.")
+    items = list(items) if items is not None else load_unseen()
+    return [it for kind in UNSEEN_KINDS for it in [x for x in items if x["kind"] == kind][:per_kind]]
+
+
 def evaluate_unseen(model: Any, items: Sequence[dict[str, Any]] | None = None, *, label: str = "model",
-                    max_tokens: int = 96, progress: bool = False) -> UnseenReport:
+                    max_tokens: int = 96, progress: bool = False, **chat_options: Any) -> UnseenReport:
     """Run every unseen-tool item through ``model`` and score it.
 
     ``model`` is a course runtime (anything with ``chat(messages, tools=..., tool_choice="auto")``,
-    decoded greedily) or a :class:`~edgeagents.models.finetune.evaluate.Backend`.
+    decoded greedily; ``chat_options`` such as ``tool_grammar=False`` go to every call) or a
+    :class:`~edgeagents.models.finetune.evaluate.Backend`.
     """
     if hasattr(model, "chat"):
-        backend: Backend = RuntimeBackend(model, max_tokens=max_tokens)
+        backend: Backend = RuntimeBackend(model, max_tokens=max_tokens, **chat_options)
+    elif chat_options:
+        raise InvalidRequestError(f"Options {sorted(chat_options)} apply to a runtime, not to a Backend.",
+                                  hint="Give the options to the Backend itself, or pass a runtime.")
     elif hasattr(model, "reply"):
         backend = model
     else:
