@@ -238,6 +238,7 @@ def test_service_falls_back_and_monitor_counts_errors():
     assert bad.log[0].status == "error" and "broken on purpose" in bad.log[0].error
     metrics = monitor.collect_metrics()["models"]
     assert metrics["bad"]["error_rate"] == 1.0 and metrics["good"]["errors"] == 0
+    assert monitor.collector.stats(runtime="bad")[0].errors_by_type == {"EdgeAgentsError": 1}  # one counter
     assert monitor.health_status()["overall_status"] == "degraded"  # "bad" is not loaded
 
 

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError, ModelNotFoundError
+from edgeagents.events import RequestEvent, next_request_id
 from edgeagents.measure import rss_mb
+from edgeagents.monitoring import Collector
 from edgeagents.runtimes.base import Message, Result
 from edgeagents.runtimes.tools import function_tool, run_tool_call
 
@@ -40,51 +42,45 @@ class Interaction:
     completion_tokens: int = 0
 
 
-@dataclass
-class ModelStats:
-    """What a monitor counts for one model."""
-
-    requests: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    completion_tokens: int = 0
-    decode_s: float = 0.0
-    last_used: float = 0.0
-
-    def record(self, result: Result | None, seconds: float, error: bool) -> None:
-        self.requests += 1
-        self.errors += int(error)
-        self.seconds += seconds
-        self.last_used = time.time()
-        if result is not None:
-            self.completion_tokens += result.usage.completion_tokens
-            self.decode_s += result.timings.decode_s
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "errors": self.errors,
-            "error_rate": round(self.errors / self.requests, 3) if self.requests else 0.0,
-            "avg_latency_s": round(self.seconds / self.requests, 3) if self.requests else None,
-            "decode_tok_s": round(self.completion_tokens / self.decode_s, 1) if self.decode_s > 0 else None,
-            "idle_s": round(time.time() - self.last_used, 1) if self.last_used else None,
-        }
-
-
 class Monitor:
-    """Counts every request it sees, per model; reports metrics and an overall health status."""
+    """Counts every request it sees, per model; reports metrics and an overall health status.
+
+    The counting is :class:`edgeagents.monitoring.Collector`'s, keyed by the watched name: this class only keeps
+    the guide's field names (``avg_latency_s``, ``decode_tok_s``...) and its snapshot shape.
+    """
 
     def __init__(self) -> None:
-        self.stats: dict[str, ModelStats] = {}
+        self.collector = Collector(window_s=86_400)
         self.runtimes: dict[str, Any] = {}
+        self.last_used: dict[str, float] = {}
         self.history: list[dict[str, Any]] = []
 
     def watch(self, name: str, runtime: Any) -> None:
         self.runtimes[name] = runtime
-        self.stats.setdefault(name, ModelStats())
 
-    def record(self, name: str, result: Result | None, seconds: float, *, error: bool = False) -> None:
-        self.stats.setdefault(name, ModelStats()).record(result, seconds, error)
+    def record(self, name: str, result: Result | None, seconds: float, *, error: bool | str = False) -> None:
+        """One request of ``seconds``; ``error`` is True or the error's type name."""
+        self.last_used[name] = time.time()
+        tokens = result.usage.completion_tokens if result is not None else 0
+        # the request may span a tool round: its decode time is the last answer's, the rest counts as waiting
+        ttft = max(0.0, seconds - result.timings.decode_s) if result is not None and tokens else None
+        self.collector.observe(RequestEvent(
+            next_request_id(), "end", name, "", "chat", duration_s=seconds, ttft_s=ttft,
+            prompt_tokens=result.usage.prompt_tokens if result is not None else 0, completion_tokens=tokens,
+            error_type=(error if isinstance(error, str) else "EdgeAgentsError") if error else None))
+
+    def figures(self, name: str) -> dict[str, Any]:
+        """The guide's per-model fields, read from the collector."""
+        s = next(iter(self.collector.stats(runtime=name)), None)
+        last = self.last_used.get(name)
+        return {
+            "requests": s.requests if s else 0,
+            "errors": s.errors if s else 0,
+            "error_rate": round(s.errors / s.requests, 3) if s and s.requests else 0.0,
+            "avg_latency_s": round(s.latency_mean_s, 3) if s and s.latency_mean_s is not None else None,
+            "decode_tok_s": round(1 / s.tpot_p50_s, 1) if s and s.tpot_p50_s else None,
+            "idle_s": round(time.time() - last, 1) if last else None,
+        }
 
     def timed_chat(self, name: str, messages: Sequence[Message], **options: Any) -> Result:
         """Run one chat on a watched runtime and record it (errors are recorded, then re-raised)."""
@@ -92,8 +88,8 @@ class Monitor:
         start = time.perf_counter()
         try:
             result = runtime.chat(messages, **options)
-        except EdgeAgentsError:
-            self.record(name, None, time.perf_counter() - start, error=True)
+        except EdgeAgentsError as exc:
+            self.record(name, None, time.perf_counter() - start, error=type(exc).__name__)
             raise
         self.record(name, result, time.perf_counter() - start)
         return result
@@ -107,7 +103,7 @@ class Monitor:
                 "status": "healthy" if health.ok else "unhealthy",
                 "loaded": getattr(runtime, "is_loaded", None),
                 "detail": health.detail,
-                **self.stats[name].as_dict(),
+                **self.figures(name),
             }
         self.history.append(snapshot)
         return snapshot

@@ -5,6 +5,12 @@
 - :mod:`edgeagents.monitoring.alerts`: :class:`Thresholds`, the guide's presets, :func:`check`.
 - :mod:`edgeagents.monitoring.prometheus`: the exposition, named after OpenTelemetry's GenAI metrics, and a
   loopback ``/metrics`` server.
+- :mod:`edgeagents.monitoring.system`: :class:`~edgeagents.monitoring.system.SystemSampler` (process RSS and CPU,
+  the machine's CPU and RAM, the GPU through NVML where there is one).
+- :mod:`edgeagents.monitoring.server_metrics`: what the servers measure themselves (vLLM's and llama.cpp's
+  ``/metrics``, Ollama's per-response durations).
+- :mod:`edgeagents.monitoring.load`, :mod:`edgeagents.monitoring.report`: a bounded load generator with fault
+  injection, and the guide's performance report.
 
 Data flows one way: runtimes emit :class:`edgeagents.events.RequestEvent`; this package only listens.
 """

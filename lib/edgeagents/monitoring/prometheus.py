@@ -13,11 +13,18 @@ underscores and the unit becomes a suffix (``gen_ai_client_operation_duration_se
 
 The figures are read from the collector at scrape time (a custom prometheus-client collector), so nothing is
 counted twice and nothing is kept here.
+
+Given a :class:`~edgeagents.monitoring.system.SystemSampler`, the exposition adds its latest sample as gauges named
+after OpenTelemetry's system metrics (``process.memory.usage`` -> ``process_memory_usage_bytes``,
+``process.cpu.utilization``, ``system.cpu.utilization``, ``system.memory.utilization``, ``hw.gpu.utilization``,
+``hw.gpu.memory.usage``). None of them is a name prometheus-client's own process collector uses
+(``process_resident_memory_bytes``, ``process_cpu_seconds_total``...), so both can share one registry.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -38,6 +45,7 @@ from prometheus_client.exposition import MetricsHandler
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
 from edgeagents.monitoring.collector import Collector, Histogram
+from edgeagents.monitoring.system import SystemSampler
 from edgeagents.runtimes.llamacpp_server import check_port, free_port
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -88,20 +96,51 @@ class _GenAICollector:
         yield from (duration, tokens, ttft, tpot, requests, in_flight)
 
 
+class _SystemCollector:
+    """The sampler's latest sample as gauges; nothing at all before its first sample, and no GPU gauges without one."""
+
+    def __init__(self, sampler: SystemSampler) -> None:
+        self.sampler = sampler
+
+    def collect(self) -> Iterator[Any]:
+        s = self.sampler.latest()
+        if s is None:
+            return
+        cores = os.cpu_count() or 1
+        gauges = [
+            ("process_memory_usage", "Resident memory of this process (process.memory.usage).", "bytes", s.rss_bytes),
+            ("process_cpu_utilization", "CPU time of this process per second and core, 0..1 "
+             "(process.cpu.utilization).", "ratio",
+             None if s.process_cpu_percent is None else s.process_cpu_percent / 100 / cores),
+            ("system_cpu_utilization", "Busy share of the machine's CPUs, 0..1 (system.cpu.utilization).", "ratio",
+             None if s.machine_cpu_percent is None else s.machine_cpu_percent / 100),
+            ("system_memory_utilization", "Share of the machine's RAM in use, 0..1 (system.memory.utilization).",
+             "ratio", None if s.memory_percent is None else s.memory_percent / 100),
+            ("hw_gpu_utilization", "Busy share of the first GPU, 0..1 (hw.gpu.utilization).", "ratio",
+             None if s.gpu_utilization_percent is None else s.gpu_utilization_percent / 100),
+            ("hw_gpu_memory_usage", "GPU memory in use (hw.gpu.memory.usage).", "bytes", s.gpu_memory_used_bytes),
+        ]
+        for name, doc, unit, value in gauges:
+            if value is not None:
+                yield GaugeMetricFamily(name, doc, value=float(value), unit=unit)
+
+
 def _buckets(h: Histogram) -> list[tuple[str, float]]:
     return [(bound, float(count)) for bound, count in h.cumulative()]
 
 
-def registry(collector: Collector) -> CollectorRegistry:
-    """A registry holding only ``collector``'s metrics (not the process defaults)."""
+def registry(collector: Collector, system: SystemSampler | None = None) -> CollectorRegistry:
+    """A registry holding ``collector``'s metrics and ``system``'s latest sample (not the process defaults)."""
     reg = CollectorRegistry(auto_describe=False)
     reg.register(_GenAICollector(collector))
+    if system is not None:
+        reg.register(_SystemCollector(system))
     return reg
 
 
-def exposition(collector: Collector) -> str:
-    """The Prometheus text format of ``collector``'s metrics, as a ``/metrics`` endpoint returns it."""
-    return generate_latest(registry(collector)).decode()
+def exposition(collector: Collector, system: SystemSampler | None = None) -> str:
+    """The Prometheus text format of ``collector``'s metrics (and ``system``'s), as ``/metrics`` returns it."""
+    return generate_latest(registry(collector, system)).decode()
 
 
 @dataclass
@@ -136,9 +175,9 @@ class MetricsServer:
         self.close()
 
 
-def serve(collector: Collector, port: int = 0) -> MetricsServer:
+def serve(collector: Collector, port: int = 0, system: SystemSampler | None = None) -> MetricsServer:
     """Serve ``collector``'s exposition on 127.0.0.1 (``port=0``: a free one). Loopback only, on purpose."""
-    handler = MetricsHandler.factory(registry(collector))
+    handler = MetricsHandler.factory(registry(collector, system))
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, name="edgeagents-metrics", daemon=True)

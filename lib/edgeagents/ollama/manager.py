@@ -36,6 +36,7 @@ from edgeagents.errors import (
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
+from edgeagents.monitoring.server_metrics import ollama_durations
 from edgeagents.runtimes.base import Health
 from edgeagents.settings import load_settings
 
@@ -96,17 +97,17 @@ def _reply(resp: Any, wall_s: float, text: str | None = None) -> OllamaReply:
     )
     if text is None:
         text = msg.content if msg is not None else getattr(resp, "response", "")
-    ns = 1e9
+    d = ollama_durations(resp)
     return OllamaReply(
         text=text or "",
         model=resp.model or "",
         done_reason=resp.done_reason or "",
-        prompt_tokens=resp.prompt_eval_count or 0,
-        completion_tokens=resp.eval_count or 0,
-        prompt_s=(resp.prompt_eval_duration or 0) / ns,
-        eval_s=(resp.eval_duration or 0) / ns,
-        total_s=(resp.total_duration or 0) / ns,
-        load_s=(resp.load_duration or 0) / ns,
+        prompt_tokens=d.prompt_eval_count,
+        completion_tokens=d.eval_count,
+        prompt_s=d.prompt_eval_s,
+        eval_s=d.eval_s,
+        total_s=d.total_s,
+        load_s=d.load_s,
         wall_s=wall_s,
         tool_calls=calls,
     )

@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 
 from edgeagents.monitoring.alerts import GUIDE_IDLE_GPU_PERCENT, GUIDE_IDLE_REQUESTS_PER_S, VLLM_GUIDE
+from edgeagents.monitoring.system import gpu_reading
 from edgeagents.vllm import metrics as m
 
 # The guide's numbers live once, in edgeagents.monitoring.alerts; this monitor keeps the guide's field names and units.
@@ -47,16 +48,8 @@ class PerformanceMetrics:
 
 
 def _gpu_utilization() -> tuple[float, float] | None:
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        handle = pynvml.nvmlDeviceGetHandleByIndex(0)
-        util = pynvml.nvmlDeviceGetUtilizationRates(handle).gpu
-        mem = pynvml.nvmlDeviceGetMemoryInfo(handle).used / 1024**3
-        return float(util), float(mem)
-    except Exception:
-        return None
+    g = gpu_reading()
+    return (g.utilization_percent, g.memory_used_bytes / 1024**3) if g else None
 
 
 @dataclass
