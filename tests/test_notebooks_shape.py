@@ -45,7 +45,7 @@ def test_lab_shape(path):
     assert nb.cells[0].source.startswith(f"# Lab {number}"), "the first cell titles the lab"
     assert re.search(r"run time", text, re.I), "the lab estimates its run time"
     exercises = set(re.findall(rf'check\.that\(\s*"({number}\.\d+)"', text))
-    assert len(exercises) >= 2, f"at least two checked exercises, found {sorted(exercises)}"
+    assert len(exercises) >= 3, f"at least three checked exercises, found {sorted(exercises)}"
     assert f'Quiz.load("{number}")' in text, f'a quiz, loaded with Quiz.load("{number}")'
     assert re.search(r"summary", text, re.I), "a summary"
     links = set(re.findall(r"\((?:\.\./)?(\d\d)_[a-z0-9_]+\.ipynb\)", text))
