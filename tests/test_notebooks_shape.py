@@ -1,8 +1,9 @@
 """Every lab notebook has the shape the course promises, and is committed clean.
 
 nbval runs the notebooks (see `make test-labs`); this checks what running cannot:
-outputs cleared, a title naming the lab, a run-time estimate, two or more checked
-exercises, a quiz, links to the previous and next lab, and a solutions notebook.
+outputs cleared, a title naming the lab, a run-time estimate, three or more checked
+exercises, a quiz loaded from its data file (no answer key in a cell), links to the
+previous and next lab, and a solutions notebook.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import nbformat
 import pytest
 
 from edgeagents.doctor import LABS
+from edgeagents.quiz import QUIZ_DIR, Quiz
 
 LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
 NOTEBOOKS = sorted(LABS_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -43,8 +45,8 @@ def test_lab_shape(path):
     assert nb.cells[0].source.startswith(f"# Lab {number}"), "the first cell titles the lab"
     assert re.search(r"run time", text, re.I), "the lab estimates its run time"
     exercises = set(re.findall(rf'check\.that\(\s*"({number}\.\d+)"', text))
-    assert len(exercises) >= 2, f"at least two checked exercises, found {sorted(exercises)}"
-    assert "Quiz(" in text or "Quiz.load(" in text, "a quiz"
+    assert len(exercises) >= 3, f"at least three checked exercises, found {sorted(exercises)}"
+    assert f'Quiz.load("{number}")' in text, f'a quiz, loaded with Quiz.load("{number}")'
     assert re.search(r"summary", text, re.I), "a summary"
     links = set(re.findall(r"\((?:\.\./)?(\d\d)_[a-z0-9_]+\.ipynb\)", text))
     prev_lab, next_lab = f"{int(number) - 1:02d}", f"{int(number) + 1:02d}"
@@ -65,3 +67,27 @@ def test_code_cells_say_which_lab_and_step(path):
         if cell.cell_type == "code" and cell.source.strip():
             first = cell.source.strip().splitlines()[0]
             assert first.startswith(f"# Lab {number}"), f"{path.name}: a code cell starts without '# Lab {number} ...': {first!r}"
+
+
+# What an inline quiz looked like: a Question(...) or Quiz("NN", [...]) call, or an answer index next to its question.
+ANSWER_KEY = re.compile(r'\bQuestion\(|\bQuiz\(\s*"|\banswer\s*=\s*\d|"answer"\s*:\s*\d')
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + sorted((LABS_DIR / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_no_answer_key_in_a_cell(path):
+    for cell in _read(path).cells:
+        found = ANSWER_KEY.search(cell.source)
+        assert not found, f"{path.name} cell {cell.get('id')}: {found.group(0)!r} shows a quiz answer; keep it in {QUIZ_DIR.name}/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_quiz_data_file_parses(path):
+    number = path.name[:2]
+    assert (QUIZ_DIR / f"{number}.json").exists(), f"the quiz of lab {number} in {QUIZ_DIR}/{number}.json"
+    quiz = Quiz.load(number)
+    assert quiz.lab == number and len(quiz.questions) >= 3
+    for q in quiz.questions:
+        assert q.prompt and len(q.options) >= 2 and 0 <= q.answer < len(q.options) and q.explanation, q.prompt
+    assert len(quiz.grade([q.answer for q in quiz.questions])[1]) == len(quiz.questions)
+    quizzes = [c for c in _read(path).cells if c.cell_type == "code" and "Quiz.load(" in c.source]
+    assert len(quizzes) == 1 and quizzes[0].source.count(f'Quiz.load("{number}")') == 1, "one quiz cell, loading this lab's quiz"
