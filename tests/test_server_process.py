@@ -112,11 +112,14 @@ def test_stop_is_idempotent_and_safe_before_start(tmp_path):
     assert not server.running and server.pids() == []
 
 
-def test_kill_is_a_crash_of_the_whole_group(tmp_path):
+def test_kill_is_a_crash_of_the_whole_group_and_start_relaunches(tmp_path):
     server = _http_server(tmp_path).start(timeout=60)
     try:
+        first = server.pid
         server.kill()
-        assert server.process.returncode == -9 and not server.ready()
+        assert server.process.returncode == -9 and not server.ready() and not server.running
+        server.start(timeout=60)
+        assert server.running and server.ready() and server.pid != first
     finally:
         server.stop()
 

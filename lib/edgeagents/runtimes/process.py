@@ -206,6 +206,8 @@ class ServerProcess:
         if self.running:
             return self
         timeout = self.start_timeout_s if timeout is None else timeout
+        if self.process is not None:  # a crashed server's children may still run: end them before the relaunch
+            self.stop()
         self.prepare()
         require_free_port(self.port, self.host, self.name)
         command, env = self.command(), self.environment()
