@@ -179,7 +179,7 @@ def _llama_server() -> str | None:
 @pytest.mark.skipif(_llama_server() is None, reason="no ggml llama-server binary (PATH or EDGEAGENTS_LLAMA_SERVER): "
                     "the course's llama.cpp server is llama-cpp-python's, which has no /metrics")
 def test_real_llama_server_metrics(model_spec):
-    from edgeagents.runtimes.llamacpp_server import free_port
+    from edgeagents.runtimes.process import free_port
 
     port = free_port()
     proc = subprocess.Popen([_llama_server(), "-m", str(model_spec.path), "--host", "127.0.0.1", "--port", str(port),

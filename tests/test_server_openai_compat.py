@@ -15,7 +15,7 @@ import pytest
 
 from edgeagents.errors import BackendError, InvalidRequestError, RuntimeUnavailableError, UnsupportedFeatureError
 from edgeagents.runtimes import LlamaCppServer, OpenAICompatRuntime, Runtime
-from edgeagents.runtimes.llamacpp_server import free_port, listens_on
+from edgeagents.runtimes.process import free_port, listens_on
 
 pytestmark = pytest.mark.slow
 

@@ -219,7 +219,7 @@ def test_command_line_for_cpu(tmp_path):
 def test_service_reports_a_dead_backend_and_bad_input():
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("fastapi")
-    from edgeagents.runtimes.llamacpp_server import free_port
+    from edgeagents.runtimes.process import free_port
     from edgeagents.vllm.service import Backend, ProductionService, ServiceRunner
 
     dead = f"http://127.0.0.1:{free_port()}/v1"

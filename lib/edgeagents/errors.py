@@ -30,6 +30,16 @@ class RuntimeUnavailableError(EdgeAgentsError):
     default_hint = "Run `edgeagents doctor` to see which runtimes this machine has and how to add one."
 
 
+class ServerStartError(RuntimeUnavailableError):
+    """A server process exited while starting, or did not become ready in time; ``log_tail`` says why."""
+
+    def __init__(self, message: str, *, log_tail: str = "", returncode: int | None = None,
+                 hint: str | None = None) -> None:
+        self.log_tail = log_tail
+        self.returncode = returncode
+        super().__init__(f"{message}\n{log_tail}" if log_tail else message, hint=hint)
+
+
 class ModelNotFoundError(EdgeAgentsError):
     """The model file, folder or alias does not exist."""
 

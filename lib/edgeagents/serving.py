@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from edgeagents.errors import RuntimeUnavailableError
-from edgeagents.runtimes.llamacpp_server import check_port, free_port
+from edgeagents.runtimes.process import check_port, free_port
 
 START_TIMEOUT_S = 30.0
 

@@ -239,8 +239,8 @@ def runtime_killed(agent: SystemAgent, tasks: Sequence[Task], delay_s: float = 0
 
 def escalation_down(agent: SystemAgent, tasks: Sequence[Task], delay_s: float = 0.3) -> Run:
     """The runtime dies, cannot be reopened, and the escalation endpoint is down: a person must be promised."""
-    from edgeagents.runtimes.llamacpp_server import free_port
     from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
+    from edgeagents.runtimes.process import free_port
 
     saved = agent.escalation, agent.restart
     agent.escalation = OpenAICompatRuntime(f"http://127.0.0.1:{free_port()}/v1", "cloud-model", timeout=2.0)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -46,7 +45,7 @@ from prometheus_client.exposition import MetricsHandler
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
 from edgeagents.monitoring.collector import Collector, Histogram
 from edgeagents.monitoring.system import SystemSampler
-from edgeagents.runtimes.llamacpp_server import check_port, free_port
+from edgeagents.runtimes.process import ServerProcess
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -193,11 +192,18 @@ def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
 
-class PrometheusServer:
+class PrometheusServer(ServerProcess):
     """A real Prometheus on 127.0.0.1 scraping ``targets`` (host:port) every second; :meth:`query` runs PromQL.
 
-    Its data lives in a temporary folder that :meth:`close` removes.
+    It is started (and ready) when the constructor returns. Its data lives in a temporary folder that
+    :meth:`close` removes.
     """
+
+    name = "Prometheus"
+    ready_path = "/-/ready"
+    start_timeout_s = 60.0
+    stop_timeout_s = 20.0
+    start_hint = INSTALL_HINT
 
     def __init__(self, targets: Sequence[str], port: int | None = None) -> None:
         binary = prometheus_binary()
@@ -212,12 +218,20 @@ class PrometheusServer:
         (folder / "prometheus.yml").write_text(
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: edgeagents\n"
             f"    static_configs:\n      - targets: [{listed}]\n")
-        self.port = check_port(port) if port is not None else free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = open(folder / "prometheus.log", "w")  # kept open for the process; close() closes it
-        self.process = subprocess.Popen(
-            [binary, f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"], stdout=self._log, stderr=subprocess.STDOUT)
+        super().__init__([binary, f"--config.file={folder / 'prometheus.yml'}",
+                          f"--storage.tsdb.path={folder / 'data'}"], port=port, log_path=folder / "prometheus.log")
+        try:
+            self.start()
+        except Exception:
+            self._dir.cleanup()
+            raise
+
+    def command(self) -> list[str]:
+        return [*super().command(), f"--web.listen-address={self.host}:{self.port}"]
+
+    @property
+    def url(self) -> str:
+        return self.root_url
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """The instant vector PromQL returns now: ``[{"metric": {...}, "value": [time, "text"]}, ...]``."""
@@ -252,19 +266,10 @@ class PrometheusServer:
                                       hint=f"Its log: {self.log_tail()}")
 
     def log_tail(self, n: int = 5) -> str:
-        self._log.flush()
-        lines = (Path(self._dir.name) / "prometheus.log").read_text(errors="replace").splitlines()
-        return " | ".join(lines[-n:])
+        return " | ".join(super().log_tail(n).splitlines())
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
+        self.stop()
         self._dir.cleanup()
 
     def __enter__(self) -> PrometheusServer:

@@ -7,8 +7,8 @@
 Which binary: ``$EDGEAGENTS_OLLAMA_BIN`` if set (a stock Ollama), then the one that
 ``make ollama-server`` installed under ``$EDGEAGENTS_HOME/ollama-server``, then ``ollama`` on PATH.
 
-The server runs in its own process group; :meth:`OllamaServer.stop` signals the whole group
-(the server and the model runners it spawns), so nothing is left behind. Its models live in a
+It is a :class:`~edgeagents.runtimes.process.ServerProcess`: :meth:`OllamaServer.stop` signals its whole
+process group (the server and the model runners it spawns), so nothing is left behind. Its models live in a
 folder of the course's (``$EDGEAGENTS_HOME/ollama/models``), never in your own ``~/.ollama``.
 
 To use an Ollama you already run instead, don't start anything: ``OllamaManager()`` reads
@@ -17,21 +17,15 @@ To use an Ollama you already run instead, don't start anything: ``OllamaManager(
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import signal
-import subprocess
-import time
-import weakref
 from pathlib import Path
 
 import httpx
-import psutil
 
 from edgeagents.errors import RuntimeUnavailableError
 from edgeagents.ollama.install import ServerInstall, installed
-from edgeagents.runtimes.llamacpp_server import check_port, free_port, listens_on, require_free_port
+from edgeagents.runtimes.process import ServerProcess
 from edgeagents.settings import load_settings
 
 HOW_TO_START = (
@@ -57,8 +51,19 @@ def find_server() -> ServerInstall:
     raise RuntimeUnavailableError("No Ollama server binary on this machine.", hint=HOW_TO_START)
 
 
-class OllamaServer:
-    """One ``ollama serve`` process on 127.0.0.1, in its own process group."""
+class OllamaServer(ServerProcess):
+    """One ``ollama serve`` process on 127.0.0.1, in its own process group.
+
+    ``ready()`` means this server answers ``/api/version`` (another Ollama on the same port, e.g. your own,
+    does not make this one ready).
+    """
+
+    name = "ollama serve"
+    log_name = "ollama-server"
+    ready_path = "/api/version"
+    start_timeout_s = 60.0
+    poll_s = 0.2
+    start_hint = HOW_TO_START
 
     def __init__(
         self,
@@ -71,18 +76,15 @@ class OllamaServer:
         binary: ServerInstall | None = None,
     ) -> None:
         settings = load_settings()
-        self.host = "127.0.0.1"
-        self.port = check_port(port) if port is not None else free_port()
+        super().__init__(port=port, log_path=log_path)
         self.models_dir = Path(models_dir or settings.home / "ollama" / "models")
         self.context_length = context_length or settings.n_ctx
         self.keep_alive = keep_alive
-        self.log_path = Path(log_path) if log_path else settings.home / "logs" / f"ollama-server-{self.port}.log"
         self._binary = binary
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self.root_url
 
     @property
     def openai_url(self) -> str:
@@ -93,6 +95,9 @@ class OllamaServer:
         if self._binary is None:
             self._binary = find_server()
         return self._binary
+
+    def command(self) -> list[str]:
+        return [str(self.binary.binary), "serve"]
 
     def environment(self) -> dict[str, str]:
         return {
@@ -106,124 +111,12 @@ class OllamaServer:
             "OLLAMA_CONTEXT_LENGTH": str(self.context_length),
         }
 
-    def start(self, timeout: float = 60.0) -> OllamaServer:
-        """Launch ``ollama serve`` and wait until it answers ``/api/version`` on its port (or raise with the log's tail)."""
-        if self.process is not None and self.process.poll() is None:
-            return self
-        require_free_port(self.port, self.host, "ollama serve")
+    def prepare(self) -> None:
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [str(self.binary.binary), "serve"], env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        atexit.register(_stop_at_exit, weakref.ref(self))  # a kernel that exits takes its server along
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeUnavailableError(
-                    f"ollama serve exited with code {self.process.returncode}:\n{self.log_tail()}", hint=HOW_TO_START
-                )
-            if self.ready():
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeUnavailableError(f"ollama serve did not answer within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def ready(self) -> bool:
-        """This server's process is alive, listens on the port, and answers ``/api/version``.
-
-        (Another Ollama on the same port, e.g. your own, does not make this one ready.)
-        """
-        if not listens_on(self.process, self.port):
-            return False
-        try:
-            return httpx.get(f"{self.base_url}/api/version", timeout=2.0).status_code == 200
-        except httpx.HTTPError:
-            return False
 
     def version(self) -> str:
         return httpx.get(f"{self.base_url}/api/version", timeout=5.0).json().get("version", "?")
 
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def pids(self) -> list[int]:
-        """Every live process of the server's group (the server and its model runners)."""
-        if self.process is None:
-            return []
-        pgid = self.process.pid
-        found = []
-        for proc in psutil.process_iter(["pid"]):
-            try:
-                if os.getpgid(proc.info["pid"]) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
-                    found.append(proc.info["pid"])
-            except (ProcessLookupError, psutil.Error, OSError):
-                continue
-        return sorted(found)
-
     def kill_runner(self) -> list[int]:
         """Kill the model runner(s) but not the server (to see how clients fail mid-request)."""
-        killed = []
-        for pid in self.pids():
-            if pid != self.pid:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                except ProcessLookupError:
-                    pass
-        return killed
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server's whole process group: SIGTERM, then SIGKILL after ``timeout``."""
-        proc = self.process
-        if proc is None:
-            return
-        pgid = proc.pid
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        # runners may outlive the server for a moment: make sure the group is gone
-        deadline = time.monotonic() + timeout
-        while self.pids() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if self.pids():
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=timeout)
-
-    def __enter__(self) -> OllamaServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def __del__(self) -> None:  # a forgotten server must not outlive the notebook
-        try:
-            self.stop(timeout=2.0)
-        except Exception:
-            pass
-
-
-def _stop_at_exit(ref: weakref.ref[OllamaServer]) -> None:
-    server = ref()
-    if server is not None:
-        try:
-            server.stop(timeout=3.0)
-        except Exception:  # noqa: BLE001
-            pass
+        return self.kill_children()

@@ -14,28 +14,25 @@ start instead of ~200 s). Its KV cache size comes from ``VLLM_CPU_KVCACHE_SPACE`
 vLLM cannot read GGUF files: it serves the Hugging Face folder the model forge builds from
 the course GGUF (``edgeagents models build --only hf``).
 
-The server is stopped by its process group (SIGTERM, then SIGKILL), and every child process
-it started is checked to be gone: nothing is left behind.
+The server is a :class:`~edgeagents.runtimes.process.ServerProcess`: stopped by its process group
+(SIGTERM, then SIGKILL), and every child process it started is checked to be gone.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from edgeagents.errors import BackendError, ModelNotFoundError, RuntimeUnavailableError
 from edgeagents.runtimes.base import Health
-from edgeagents.runtimes.llamacpp_server import check_port, free_port, listens_on, require_free_port
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
+from edgeagents.runtimes.process import ServerProcess
 from edgeagents.settings import load_settings
 
 VENV_NAME = ".venv-vllm"
@@ -180,7 +177,7 @@ class VLLMRuntime(OpenAICompatRuntime):
 
 
 # --------------------------------------------------------------------------- the server
-class VLLMServer:
+class VLLMServer(ServerProcess):
     """Start, wait for, query and stop one vLLM OpenAI-compatible server.
 
     Args:
@@ -194,6 +191,15 @@ class VLLMServer:
         threads: CPU threads for the model (default ``EDGEAGENTS_THREADS``).
         extra_args: more command-line options, passed as they are.
     """
+
+    name = "the vLLM server"
+    log_name = "vllm-server"
+    ready_path = "/health"
+    start_timeout_s = 420.0
+    stop_timeout_s = 20.0
+    poll_s = 0.5
+    log_lines = 20
+    start_hint = "vLLM needs about 7.5 GB of free RAM and ~60 s to start on CPU; check `free -g`."
 
     def __init__(
         self,
@@ -216,8 +222,7 @@ class VLLMServer:
         self.python = Path(python) if python else require_vllm_python()
         self.model_path = check_model_folder(model if model is not None else course_hf_folder())
         self.served_model_name = served_model_name
-        self.host = "127.0.0.1"
-        self.port = check_port(port) if port is not None else free_port()
+        super().__init__(port=port, log_path=log_path)
         self.max_model_len = max_model_len
         self.max_num_seqs = max_num_seqs
         self.kv_cache_gib = kv_cache_gib
@@ -234,16 +239,8 @@ class VLLMServer:
         self.threads = threads or settings.n_threads
         self.extra_args = list(extra_args)
         self.home = settings.home
-        self.log_path = Path(log_path) if log_path else settings.home / "logs" / f"vllm-server-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.started_s: float | None = None
-        self._pids: set[int] = set()
 
     # ----------------------------------------------------------- launch line
-    @property
-    def root_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
     @property
     def base_url(self) -> str:
         return f"{self.root_url}/v1"
@@ -317,55 +314,13 @@ class VLLMServer:
         env.pop("VIRTUAL_ENV", None)
         return env
 
-    # ----------------------------------------------------------- lifecycle
-    def start(self, timeout: float = 420.0) -> VLLMServer:
-        """Launch the server and wait until it answers ``/health`` on its port (or raise with the log's tail)."""
-        if self.running:
-            return self
-        require_free_port(self.port, self.host, "the vLLM server")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+    def environment(self) -> dict[str, str]:
+        return self.env()
+
+    def prepare(self) -> None:
         (self.home / "vllm-cache").mkdir(parents=True, exist_ok=True)
-        t0 = time.monotonic()
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env=self.env(),
-            )
-        deadline = t0 + timeout
-        while time.monotonic() < deadline:
-            self._remember_children()
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                self.stop()
-                raise RuntimeUnavailableError(f"The vLLM server exited with code {code}:\n{self.log_tail()}")
-            if self.ready():
-                self.started_s = time.monotonic() - t0
-                self._remember_children()
-                return self
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeUnavailableError(
-            f"The vLLM server did not become healthy in {timeout:.0f} s:\n{self.log_tail()}",
-            hint="vLLM needs about 7.5 GB of free RAM and ~60 s to start on CPU; check `free -g`.",
-        )
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def ready(self) -> bool:
-        """This server's process is alive, listens on the port, and ``/health`` answers 200."""
-        if not listens_on(self.process, self.port):
-            return False
-        try:
-            return httpx.get(f"{self.root_url}/health", timeout=2.0).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+    # ----------------------------------------------------------- lifecycle
     def health(self) -> Health:
         t0 = time.perf_counter()
         try:
@@ -374,96 +329,7 @@ class VLLMServer:
             return Health(False, f"no answer at {self.root_url}: {type(exc).__name__}", time.perf_counter() - t0)
         return Health(r.status_code == 200, f"/health -> HTTP {r.status_code}", time.perf_counter() - t0)
 
-    def _remember_children(self) -> None:
-        """Note every process of the server's tree (vLLM starts an engine-core child)."""
-        if not self.running:
-            return
-        import psutil
-
-        try:
-            root = psutil.Process(self.process.pid)  # type: ignore[union-attr]
-            self._pids.add(root.pid)
-            self._pids.update(c.pid for c in root.children(recursive=True))
-        except psutil.Error:
-            pass
-
-    def processes(self) -> list[Any]:
-        """The server's live processes (psutil objects): the API server and its engine."""
-        import psutil
-
-        self._remember_children()
-        alive = []
-        for pid in sorted(self._pids):
-            try:
-                p = psutil.Process(pid)
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(p)
-            except psutil.Error:
-                pass
-        return alive
-
-    def rss_mb(self) -> float:
-        """Resident memory of the server's whole process tree, in MB."""
-        total = 0
-        for p in self.processes():
-            try:
-                total += p.memory_info().rss
-            except Exception:
-                pass
-        return total / 1e6
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """Stop the server's process group (SIGTERM, then SIGKILL) and any child that escaped it."""
-        import psutil
-
-        self._remember_children()
-        proc = self.process
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(timeout=timeout)
-            except ProcessLookupError:
-                pass
-        elif proc is not None:
-            try:  # the leader is gone; its group may not be
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for pid in list(self._pids):
-            try:
-                p = psutil.Process(pid)
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    p.kill()
-                    p.wait(timeout=5)
-            except psutil.Error:
-                pass
-        self._pids = {p.pid for p in self.processes()}
-
-    def __enter__(self) -> VLLMServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def __del__(self) -> None:  # a forgotten server must not outlive the notebook
-        try:
-            self.stop(timeout=5.0)
-        except Exception:
-            pass
-
     # ----------------------------------------------------------- talking to it
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
     def runtime(self, model: str | None = None, timeout: float = 120.0) -> VLLMRuntime:
         """The course runtime interface over this server (``model`` may name a LoRA module)."""
         return VLLMRuntime(self.base_url, model or self.served_model_name, timeout=timeout, name="vllm")
