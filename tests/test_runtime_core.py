@@ -14,7 +14,7 @@ import pytest
 
 from edgeagents.errors import InvalidRequestError, RuntimeClosedError, ToolCallError
 from edgeagents.runtimes.base import Result, Stream, StreamChunk, Timings, Usage
-from edgeagents.runtimes.core import BaseRuntime
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer
 from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
 from edgeagents.runtimes.llamacpp import LlamaCppRuntime
 from edgeagents.runtimes.ollama import OllamaRuntime
@@ -131,3 +131,29 @@ def test_generation_options_share_their_defaults_and_checks():
     from_format = GenerationOptions.parse({"response_format": {"type": "json_schema", "json_schema": {"schema": schema}}},
                                           runtime="echo")
     assert from_format.json_schema == schema
+
+
+def _stream_through(buf: StopBuffer, pieces: list[str]) -> tuple[list[str], bool]:
+    out, hit = [], False
+    for piece in pieces:
+        if buf.update(buf.text + piece):
+            hit = True
+            break
+        out.append(buf.ready())
+    out.append(buf.rest())
+    return [p for p in out if p], hit
+
+
+def test_a_stop_string_split_over_pieces_is_never_streamed():
+    buf = StopBuffer(["END"])
+    chunks, hit = _stream_through(buf, ["Hello wor", "ld E", "N", "D and more"])
+    assert hit and buf.text == "Hello world " and "".join(chunks) == "Hello world "
+    assert all("E" not in c for c in chunks)
+
+
+def test_a_kept_stop_string_stays_in_the_text_and_no_stop_streams_everything():
+    buf = StopBuffer(["</tool_call>"], keep=["</tool_call>"])
+    chunks, hit = _stream_through(buf, ['<tool_call>{"a": 1}</tool', "_call> after"])
+    assert hit and buf.text == '<tool_call>{"a": 1}</tool_call>' and "".join(chunks) == buf.text
+    free = StopBuffer([])
+    assert _stream_through(free, ["a", "b", "c"]) == (["a", "b", "c"], False)

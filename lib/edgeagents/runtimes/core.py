@@ -7,7 +7,8 @@
 * the lifecycle: one closed flag, ``_check_open`` raising :class:`~edgeagents.errors.RuntimeClosedError`,
   an idempotent ``close`` that calls the backend's ``_release`` once, the context manager and the repr;
 * one option parser (:class:`~edgeagents.runtimes.requests.GenerationOptions`);
-* tool-call finishing for backends whose model writes its calls as ``<tool_call>`` text.
+* tool-call finishing for backends whose model writes its calls as ``<tool_call>`` text;
+* :class:`StopBuffer`, the stop strings of a decode loop that sees the text as it grows.
 
 An in-process backend sets ``_gate`` (a :class:`~edgeagents.runtimes.gate.ModelGate`): a whole ``chat`` or
 ``complete`` then holds it, so no other thread cancels the request between two tokens.
@@ -26,6 +27,45 @@ from edgeagents.runtimes.chat_template import TOOL_CALL_CLOSE, TOOL_CALL_OPEN
 from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.requests import GenerationOptions
 from edgeagents.runtimes.toolcalls import parse_call_json, parse_tool_calls
+
+
+class StopBuffer:
+    """One reply's text as it streams: cut at the first stop string, holding back what could start one.
+
+    A stop string may arrive split over several tokens, so the last ``max(len(stop))`` characters are streamed
+    only once a later piece shows they are not the start of one. ``keep`` lists the stop strings that stay in
+    the text (the tool-call tags the call parser needs).
+    """
+
+    def __init__(self, stop: Sequence[str], keep: Sequence[str] = ()) -> None:
+        self.stop = list(stop)
+        self.keep = tuple(keep)
+        self.hold = max((len(s) for s in self.stop), default=0)
+        self.text = ""
+        self.emitted = 0
+
+    def update(self, text: str) -> bool:
+        """Take the reply's whole text so far; True when it reached a stop string (the text then ends there)."""
+        hit = next((s for s in self.stop if s in text), None)
+        if hit is None:
+            self.text = text
+            return False
+        self.text = text[: text.index(hit) + (len(hit) if hit in self.keep else 0)]
+        return True
+
+    def ready(self) -> str:
+        """The text that can be streamed now: none of it can be the start of a stop string."""
+        safe = len(self.text) - self.hold
+        if safe <= self.emitted:
+            return ""
+        piece, self.emitted = self.text[self.emitted:safe], safe
+        return piece
+
+    def rest(self) -> str:
+        """What is left to stream once the reply has ended."""
+        piece = self.text[self.emitted:]
+        self.emitted = max(self.emitted, len(self.text))
+        return piece
 
 
 class BaseRuntime:
@@ -158,4 +198,4 @@ class BaseRuntime:
         return f"<{type(self).__name__} {self._repr_model()}: {state}>"
 
 
-__all__ = ["BaseRuntime"]
+__all__ = ["BaseRuntime", "StopBuffer"]

@@ -56,7 +56,7 @@ from edgeagents.runtimes.base import (
     Usage,
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, render_chat_text
-from edgeagents.runtimes.core import BaseRuntime
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer
 from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.toolcalls import tool_call
 from edgeagents.settings import load_settings
@@ -230,8 +230,7 @@ class FoundryLocalRuntime(BaseRuntime):
             raise InvalidRequestError(
                 f"{self.model_id} is not loaded.", hint="Call runtime.load() first (unload() frees it)."
             )
-        stop = list(opts["stop"])
-        hold = max((len(s) for s in stop), default=0)
+        buf = StopBuffer(opts["stop"], keep_stop)
         session = None
         try:
             session = fl.ChatSession(self._model)
@@ -249,7 +248,7 @@ class FoundryLocalRuntime(BaseRuntime):
                     raise ContextOverflowError(budget.prompt_tokens, opts["max_tokens"], budget.context_limit_tokens)
                 prompt_tokens = budget.prompt_tokens if budget is not None else 0
                 watch = Stopwatch()
-                text, emitted, finish, pieces = "", 0, "length", 0
+                finish, pieces = "length", 0
                 if prefix_text:
                     yield StreamChunk(prefix_text)
                 stream = session.process_streaming_request(request)
@@ -259,36 +258,30 @@ class FoundryLocalRuntime(BaseRuntime):
                         self._gate.check()
                         if not isinstance(item, fl.TextItem) or item.type == fl.TextItemType.REASONING:
                             continue
-                        piece = item.text
                         watch.mark_token()
                         pieces += 1
-                        text += piece
-                        hit = next((s for s in stop if s in text), None)
-                        if hit is not None:
-                            cut = text.index(hit) + (len(hit) if hit in keep_stop else 0)
-                            text = text[:cut]
+                        hit = buf.update(buf.text + item.text)
+                        if hit:
                             finish = "stop"
                             break  # leaving the loop cancels the native request
-                        safe = len(text) - hold if hold else len(text)
-                        if safe > emitted:
-                            yield StreamChunk(text[emitted:safe])
-                            emitted = safe
+                        if piece := buf.ready():
+                            yield StreamChunk(piece)
                     usage = None
-                    if hit is None:
+                    if not hit:
                         with stream.final_response as final:
                             reason = final.finish_reason
                             usage = final.get_usage()
                         finish = "stop" if reason == fl.FinishReason.STOP else "length"
                         if reason == fl.FinishReason.ERROR:
                             raise BackendError(f"Foundry Local reported an error finishing the reply to {self.model_id}.")
-                if END in text:  # the end-of-turn marker, if the tokenizer let it through
-                    text, finish = text[: text.index(END)], "stop"
-                if emitted < len(text):
-                    yield StreamChunk(text[emitted:])
+                if END in buf.text:  # the end-of-turn marker, if the tokenizer let it through
+                    buf.text, finish = buf.text[: buf.text.index(END)], "stop"
+                if piece := buf.rest():
+                    yield StreamChunk(piece)
                 completion = usage.completion_tokens if usage is not None else pieces
                 prompt_tokens = usage.prompt_tokens if usage is not None and usage.prompt_tokens else prompt_tokens
                 yield Result(
-                    text=prefix_text + text,
+                    text=prefix_text + buf.text,
                     finish_reason=finish,  # type: ignore[arg-type]
                     usage=Usage(prompt_tokens, completion),
                     timings=watch.timings(prompt_tokens, completion),

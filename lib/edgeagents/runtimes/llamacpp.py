@@ -48,7 +48,7 @@ from edgeagents.runtimes.base import (
     Usage,
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, Segment, render_chat
-from edgeagents.runtimes.core import BaseRuntime
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer
 from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.tool_grammar import call_schema, unenforced_tool_features
 from edgeagents.settings import load_settings
@@ -296,11 +296,10 @@ class LlamaCppRuntime(BaseRuntime):
             out_tokens: list[int] = []
             token_logprobs: list[TokenLogprob] = []
             data = bytearray()
-            emitted = 0
             finish = "length"
             if prefix_text:
                 yield StreamChunk(prefix_text)
-            hold = max((len(s) for s in stop), default=0)
+            buf = StopBuffer(stop, keep_stop)
             # Evaluate the whole prompt every time. Reusing a cached prefix splits the prompt into
             # different batches, and llama.cpp's batched and single-token kernels round differently:
             # greedy output could then change between two identical requests. Within one request the
@@ -317,7 +316,6 @@ class LlamaCppRuntime(BaseRuntime):
                 grammar=grammar,
                 logits_processor=self._control_token_mask() if grammar is not None else None,
             )
-            text = ""
             try:
                 for token in gen:
                     self._gate.check()
@@ -337,27 +335,20 @@ class LlamaCppRuntime(BaseRuntime):
                             )
                         )
                     data += llm.detokenize([token])
-                    text = data.decode("utf-8", errors="ignore")
-                    hit = next((s for s in stop if s in text), None)
-                    if hit is not None:
-                        cut = text.index(hit) + (len(hit) if hit in keep_stop else 0)
-                        text = text[:cut]
+                    if buf.update(data.decode("utf-8", errors="ignore")):
                         finish = "stop"
                         break
                     if len(out_tokens) >= max_tokens:
                         break
-                    safe = len(text) - hold if hold else len(text)
-                    # hold back what could be the start of a stop string
-                    if safe > emitted:
-                        yield StreamChunk(text[emitted:safe])
-                        emitted = safe
+                    if piece := buf.ready():
+                        yield StreamChunk(piece)
             finally:
                 gen.close()
-            if emitted < len(text):
-                yield StreamChunk(text[emitted:])
+            if piece := buf.rest():
+                yield StreamChunk(piece)
             timings = watch.timings(len(tokens), len(out_tokens))
             yield Result(
-                text=prefix_text + text,
+                text=prefix_text + buf.text,
                 finish_reason=finish,  # type: ignore[arg-type]
                 usage=Usage(len(tokens), len(out_tokens)),
                 timings=timings,

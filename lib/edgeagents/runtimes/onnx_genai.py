@@ -58,7 +58,7 @@ from edgeagents.runtimes.chat_template import (
     escape_markers,
     render_chat,
 )
-from edgeagents.runtimes.core import BaseRuntime
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer
 from edgeagents.runtimes.gate import ModelGate
 from edgeagents.settings import load_settings
 
@@ -195,8 +195,7 @@ class OnnxGenAIRuntime(BaseRuntime):
             self._gate.on_cancel(native.clear)
             native["generator"].append_tokens(np.asarray(tokens, dtype=np.int32))
             out: list[int] = []
-            text, emitted, finish = "", 0, "length"
-            hold = max((len(s) for s in stop), default=0)
+            buf, finish = StopBuffer(stop, keep_stop), "length"
             if prefix_text:
                 yield StreamChunk(prefix_text)
             while not native["generator"].is_done():
@@ -208,22 +207,17 @@ class OnnxGenAIRuntime(BaseRuntime):
                     finish = "stop"
                     break
                 out.append(token)
-                text += native["decoder"].decode(token)
-                hit = next((s for s in stop if s in text), None)
-                if hit is not None:
-                    text = text[: text.index(hit) + (len(hit) if hit in keep_stop else 0)]
+                if buf.update(buf.text + native["decoder"].decode(token)):
                     finish = "stop"
                     break
                 if len(out) >= max_tokens:
                     break
-                safe = len(text) - hold
-                if safe > emitted:
-                    yield StreamChunk(text[emitted:safe])
-                    emitted = safe
+                if piece := buf.ready():
+                    yield StreamChunk(piece)
             native.clear()
-            if emitted < len(text):
-                yield StreamChunk(text[emitted:])
-            yield Result(text=prefix_text + text, finish_reason=finish,  # type: ignore[arg-type]
+            if piece := buf.rest():
+                yield StreamChunk(piece)
+            yield Result(text=prefix_text + buf.text, finish_reason=finish,  # type: ignore[arg-type]
                          usage=Usage(len(tokens), len(out)), timings=watch.timings(len(tokens), len(out)),
                          model=self.folder.name, runtime=self.name)
         except EdgeAgentsError:
