@@ -253,7 +253,7 @@ class FoundryLocalRuntime(BaseRuntime):
                     yield StreamChunk(prefix_text)
                 stream = session.process_streaming_request(request)
                 with stream:
-                    hit = None
+                    hit = False
                     for item in stream:
                         self._gate.check()
                         if not isinstance(item, fl.TextItem) or item.type == fl.TextItemType.REASONING:
