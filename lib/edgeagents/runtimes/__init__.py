@@ -20,12 +20,14 @@ from edgeagents.runtimes.base import (
     ToolSpec,
     Usage,
 )
+from edgeagents.runtimes.core import BaseRuntime
 from edgeagents.runtimes.llamacpp import LlamaCppRuntime
 from edgeagents.runtimes.llamacpp_server import LlamaCppServer
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
 from edgeagents.runtimes.tools import function_tool
 
 __all__ = [
+    "BaseRuntime",
     "Health",
     "LlamaCppRuntime",
     "LlamaCppServer",

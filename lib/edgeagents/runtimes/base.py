@@ -4,7 +4,8 @@ Messages, tools and tool calls keep the OpenAI chat shape (plain dicts), so the 
 code talks to llama.cpp in-process, llama.cpp's server, Ollama, vLLM, Foundry Local or a
 cloud endpoint. Every call returns a :class:`Result` with the text, token usage and timings.
 
-A runtime implements :class:`Runtime`. Features a backend lacks raise
+A runtime implements :class:`Runtime`, by subclassing :class:`~edgeagents.runtimes.core.BaseRuntime`
+(which writes ``chat``, ``complete`` and the lifecycle once for all of them). Features a backend lacks raise
 :class:`~edgeagents.errors.UnsupportedFeatureError`; ``runtime.info().capabilities`` lists
 what it has.
 """

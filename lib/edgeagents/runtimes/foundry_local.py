@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +51,14 @@ from edgeagents.runtimes.base import (
     Stopwatch,
     Stream,
     StreamChunk,
-    ToolCall,
     ToolChoice,
     ToolSpec,
     Usage,
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, render_chat_text
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer
 from edgeagents.runtimes.gate import ModelGate
-from edgeagents.runtimes.toolcalls import parse_tool_calls, tool_call
+from edgeagents.runtimes.toolcalls import tool_call
 from edgeagents.settings import load_settings
 
 CAPABILITIES = frozenset({"complete", "chat", "stream", "tools_auto", "tools_forced"})
@@ -76,7 +75,7 @@ class FoundryStream(Stream):
             close()
 
 
-class FoundryLocalRuntime:
+class FoundryLocalRuntime(BaseRuntime):
     """A model served by Foundry Local in this process.
 
     Args:
@@ -89,6 +88,7 @@ class FoundryLocalRuntime:
     """
 
     name = "foundry-local"
+    OPTIONS = KNOWN_OPTIONS
 
     def __init__(
         self,
@@ -101,7 +101,6 @@ class FoundryLocalRuntime:
     ) -> None:
         self.n_ctx = int(n_ctx or load_settings().n_ctx)
         self._gate = ModelGate(self.name)
-        self._closed = False
         self._sessions: set[Any] = set()  # the Foundry sessions of unfinished requests
         self._loaded_here = False  # runtimes on one registration share its loaded model
         self.load_s: float | None = None
@@ -173,9 +172,11 @@ class FoundryLocalRuntime:
         return not self._closed and bool(self._model.is_loaded)
 
     # ------------------------------------------------------------------ helpers
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeClosedError(f"This {self.name} runtime ({self.model_id}) was closed.")
+    def _closed_error(self) -> RuntimeClosedError:
+        return RuntimeClosedError(f"This {self.name} runtime ({self.model_id}) was closed.")
+
+    def _check_open(self, pending: Any = None) -> None:
+        super()._check_open(pending)
         if sdk.current_manager() is None:
             self._closed = True
             raise RuntimeClosedError("The Foundry Local manager was closed, so this runtime cannot serve requests.")
@@ -201,23 +202,9 @@ class FoundryLocalRuntime:
                     f"Foundry Local's SDK has no {sorted(unknown)} (no constrained decoding or log-probabilities).",
                     hint="Use the llama.cpp runtime for grammars, JSON schemas and logprobs.",
                 )
-            raise InvalidRequestError(
-                f"Unknown option(s) {sorted(unknown)} for {self.name}.", hint=f"Known options: {sorted(KNOWN_OPTIONS)}."
-            )
-        max_tokens = rq.check_max_tokens(options.get("max_tokens", 256))
-        temperature = options.get("temperature", 0.0)
-        top_p = options.get("top_p", 0.95)
-        top_k = options.get("top_k", 40)
-        rq.check_sampling(temperature, top_p, top_k)
-        stop = rq.check_stop(options.get("stop"))
-        return {
-            "max_tokens": max_tokens,
-            "temperature": float(temperature),
-            "top_p": float(top_p),
-            "top_k": int(top_k),
-            "seed": options.get("seed"),
-            "stop": stop,
-        }
+        o = self._parse_options(options)  # an unknown option that is not a constrained one fails here
+        return {"max_tokens": o.max_tokens, "temperature": o.temperature, "top_p": o.top_p, "top_k": o.top_k,
+                "seed": o.seed, "stop": list(o.stop)}
 
     def _request_options(self, opts: dict[str, Any]):  # noqa: ANN202
         fl = sdk.require_sdk()
@@ -243,8 +230,7 @@ class FoundryLocalRuntime:
             raise InvalidRequestError(
                 f"{self.model_id} is not loaded.", hint="Call runtime.load() first (unload() frees it)."
             )
-        stop = list(opts["stop"])
-        hold = max((len(s) for s in stop), default=0)
+        buf = StopBuffer(opts["stop"], keep_stop)
         session = None
         try:
             session = fl.ChatSession(self._model)
@@ -262,46 +248,40 @@ class FoundryLocalRuntime:
                     raise ContextOverflowError(budget.prompt_tokens, opts["max_tokens"], budget.context_limit_tokens)
                 prompt_tokens = budget.prompt_tokens if budget is not None else 0
                 watch = Stopwatch()
-                text, emitted, finish, pieces = "", 0, "length", 0
+                finish, pieces = "length", 0
                 if prefix_text:
                     yield StreamChunk(prefix_text)
                 stream = session.process_streaming_request(request)
                 with stream:
-                    hit = None
+                    hit = False
                     for item in stream:
                         self._gate.check()
                         if not isinstance(item, fl.TextItem) or item.type == fl.TextItemType.REASONING:
                             continue
-                        piece = item.text
                         watch.mark_token()
                         pieces += 1
-                        text += piece
-                        hit = next((s for s in stop if s in text), None)
-                        if hit is not None:
-                            cut = text.index(hit) + (len(hit) if hit in keep_stop else 0)
-                            text = text[:cut]
+                        hit = buf.update(buf.text + item.text)
+                        if hit:
                             finish = "stop"
                             break  # leaving the loop cancels the native request
-                        safe = len(text) - hold if hold else len(text)
-                        if safe > emitted:
-                            yield StreamChunk(text[emitted:safe])
-                            emitted = safe
+                        if piece := buf.ready():
+                            yield StreamChunk(piece)
                     usage = None
-                    if hit is None:
+                    if not hit:
                         with stream.final_response as final:
                             reason = final.finish_reason
                             usage = final.get_usage()
                         finish = "stop" if reason == fl.FinishReason.STOP else "length"
                         if reason == fl.FinishReason.ERROR:
                             raise BackendError(f"Foundry Local reported an error finishing the reply to {self.model_id}.")
-                if END in text:  # the end-of-turn marker, if the tokenizer let it through
-                    text, finish = text[: text.index(END)], "stop"
-                if emitted < len(text):
-                    yield StreamChunk(text[emitted:])
+                if END in buf.text:  # the end-of-turn marker, if the tokenizer let it through
+                    buf.text, finish = buf.text[: buf.text.index(END)], "stop"
+                if piece := buf.rest():
+                    yield StreamChunk(piece)
                 completion = usage.completion_tokens if usage is not None else pieces
                 prompt_tokens = usage.prompt_tokens if usage is not None and usage.prompt_tokens else prompt_tokens
                 yield Result(
-                    text=prefix_text + text,
+                    text=prefix_text + buf.text,
                     finish_reason=finish,  # type: ignore[arg-type]
                     usage=Usage(prompt_tokens, completion),
                     timings=watch.timings(prompt_tokens, completion),
@@ -327,13 +307,6 @@ class FoundryLocalRuntime:
         return FoundryStream(self._gate.guard(self._generate(prompt, opts)), origin=(self.name, self.model_id),
                              operation="text_completion")
 
-    def complete(self, prompt: str, **options: Any) -> Result:
-        stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
-        with self._gate.hold():
-            stream.text()
-        assert stream.result is not None
-        return stream.result
-
     # ------------------------------------------------------------------ chat
     def _chat_plan(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, tool_choice: ToolChoice, options: dict
@@ -347,17 +320,6 @@ class FoundryLocalRuntime:
         if mode == "auto":
             opts["stop"] = [*opts["stop"], TOOL_CALL_CLOSE]
         return prompt, opts, mode, specs, forced
-
-    def _finish_chat(self, result: Result, mode: str, specs: list[ToolSpec]) -> Result:
-        text = result.text
-        calls: list[ToolCall] = []
-        if mode == "auto" and TOOL_CALL_OPEN in text:
-            if TOOL_CALL_CLOSE not in text and result.finish_reason == "stop":
-                text += TOOL_CALL_CLOSE
-            text, calls = parse_tool_calls(text, specs)
-        if calls:
-            return replace(result, text=text, tool_calls=tuple(calls), finish_reason="tool_calls")
-        return result
 
     def _step(self, prompt: str, opts: dict[str, Any], stop: list[str], max_tokens: int) -> Iterator[StreamChunk | Result]:
         step_opts = {**opts, "stop": stop, "max_tokens": max_tokens}
@@ -474,20 +436,6 @@ class FoundryLocalRuntime:
 
         return FoundryStream(self._gate.guard(run()), origin=(self.name, self.model_id))
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        tool_choice: ToolChoice = "auto",
-        **options: Any,
-    ) -> Result:
-        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
-        with self._gate.hold():  # the whole request: no other thread cancels it between two tokens
-            stream.text()
-        assert stream.result is not None
-        return stream.result
-
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         raise UnsupportedFeatureError(
             "Foundry Local's SDK returns text, not log-probabilities, so it cannot score continuations.",
@@ -524,13 +472,12 @@ class FoundryLocalRuntime:
                 pass
         return RuntimeInfo(self.name, self.model_id, self.n_ctx, CAPABILITIES, details)
 
-    def close(self) -> None:
-        """Unload the model (if this runtime loaded it) and retire the runtime. The registration stays. Safe twice.
+    def _release(self) -> None:
+        """close() unloads the model (if this runtime loaded it) and retires the runtime; the registration stays.
 
         From any thread: a request running in another thread stops at its next token with
         :class:`RuntimeClosedError` and is waited for; a half-read stream's session is ended first.
         """
-        self._closed = True
         self._gate.close(self._unload_own)
 
     def _unload_own(self) -> None:
@@ -538,15 +485,11 @@ class FoundryLocalRuntime:
             if self._model.is_loaded:
                 self._model.unload()
 
-    def __enter__(self) -> FoundryLocalRuntime:
-        return self
+    def _repr_model(self) -> str:
+        return self.model_id
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else ("loaded" if self._model.is_loaded else "not loaded")
-        return f"<FoundryLocalRuntime {self.model_id}: {state}>"
+    def _repr_state(self) -> str:
+        return "loaded" if self._model.is_loaded else "not loaded"
 
 
 __all__ = ["FoundryLocalRuntime", "FoundryStream"]

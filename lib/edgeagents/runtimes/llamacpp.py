@@ -30,7 +30,6 @@ from edgeagents.errors import (
     InvalidRequestError,
     RuntimeClosedError,
     RuntimeUnavailableError,
-    ToolCallError,
 )
 from edgeagents.models.course import ModelSpec, resolve_model
 from edgeagents.runtimes import requests as rq
@@ -44,15 +43,14 @@ from edgeagents.runtimes.base import (
     StreamChunk,
     Timings,
     TokenLogprob,
-    ToolCall,
     ToolChoice,
     ToolSpec,
     Usage,
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, Segment, render_chat
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer
 from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.tool_grammar import call_schema, unenforced_tool_features
-from edgeagents.runtimes.toolcalls import parse_call_json, parse_tool_calls
 from edgeagents.settings import load_settings
 
 # tools_auto_constrained: in tool_choice="auto" the model still decides whether to call, but a call it
@@ -116,7 +114,7 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum())
 
 
-class LlamaCppRuntime:
+class LlamaCppRuntime(BaseRuntime):
     """The course model (or any GGUF) running in-process with llama.cpp.
 
     Args:
@@ -176,13 +174,8 @@ class LlamaCppRuntime:
             self._eog.add(end_ids[0])
         self._special_ids: np.ndarray | None = None
         self._gate = ModelGate(self.name)
-        self._closed = False
 
     # ------------------------------------------------------------------ helpers
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeClosedError(f"This {self.name} runtime was closed.")
-
     def tokenize(self, text: str, *, add_bos: bool = True, special: bool = False) -> list[int]:
         """Token ids of ``text`` as the model sees it (with ``<bos>`` first by default)."""
         self._check_open()
@@ -303,11 +296,10 @@ class LlamaCppRuntime:
             out_tokens: list[int] = []
             token_logprobs: list[TokenLogprob] = []
             data = bytearray()
-            emitted = 0
             finish = "length"
             if prefix_text:
                 yield StreamChunk(prefix_text)
-            hold = max((len(s) for s in stop), default=0)
+            buf = StopBuffer(stop, keep_stop)
             # Evaluate the whole prompt every time. Reusing a cached prefix splits the prompt into
             # different batches, and llama.cpp's batched and single-token kernels round differently:
             # greedy output could then change between two identical requests. Within one request the
@@ -324,7 +316,6 @@ class LlamaCppRuntime:
                 grammar=grammar,
                 logits_processor=self._control_token_mask() if grammar is not None else None,
             )
-            text = ""
             try:
                 for token in gen:
                     self._gate.check()
@@ -344,27 +335,20 @@ class LlamaCppRuntime:
                             )
                         )
                     data += llm.detokenize([token])
-                    text = data.decode("utf-8", errors="ignore")
-                    hit = next((s for s in stop if s in text), None)
-                    if hit is not None:
-                        cut = text.index(hit) + (len(hit) if hit in keep_stop else 0)
-                        text = text[:cut]
+                    if buf.update(data.decode("utf-8", errors="ignore")):
                         finish = "stop"
                         break
                     if len(out_tokens) >= max_tokens:
                         break
-                    safe = len(text) - hold if hold else len(text)
-                    # hold back what could be the start of a stop string
-                    if safe > emitted:
-                        yield StreamChunk(text[emitted:safe])
-                        emitted = safe
+                    if piece := buf.ready():
+                        yield StreamChunk(piece)
             finally:
                 gen.close()
-            if emitted < len(text):
-                yield StreamChunk(text[emitted:])
+            if piece := buf.rest():
+                yield StreamChunk(piece)
             timings = watch.timings(len(tokens), len(out_tokens))
             yield Result(
-                text=prefix_text + text,
+                text=prefix_text + buf.text,
                 finish_reason=finish,  # type: ignore[arg-type]
                 usage=Usage(len(tokens), len(out_tokens)),
                 timings=timings,
@@ -378,48 +362,24 @@ class LlamaCppRuntime:
             raise BackendError(f"llama.cpp failed while generating: {exc}") from exc
 
     def _options(self, options: dict[str, Any]) -> dict[str, Any]:
-        known = {
-            "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
-            "json_schema", "grammar", "logprobs", "response_format",
-        }
-        unknown = set(options) - known
-        if unknown:
-            raise InvalidRequestError(
-                f"Unknown option(s) {sorted(unknown)} for {self.name}.", hint=f"Known options: {sorted(known)}."
-            )
-        max_tokens = rq.check_max_tokens(options.get("max_tokens", 256))
-        temperature = options.get("temperature", 0.0)
-        top_p = options.get("top_p", 0.95)
-        top_k = options.get("top_k", 40)
-        rq.check_sampling(temperature, top_p, top_k)
-        stop = rq.check_stop(options.get("stop"))
-        schema = options.get("json_schema")
-        if schema is None:
-            schema = rq.schema_from_response_format(options.get("response_format"))
+        """The request's options as :meth:`_generate` takes them, with json_schema or grammar compiled."""
+        o = self._parse_options(options)
         grammar = None
-        if schema is not None and options.get("grammar") is not None:
-            raise InvalidRequestError("Pass json_schema or grammar, not both.")
-        if schema is not None:
-            grammar = self._schema_grammar(rq.check_json_schema(schema))
-        elif options.get("grammar") is not None:
-            gbnf = rq.check_text(options["grammar"], "grammar")
-            grammar = self._compile_grammar(gbnf)
-        logprobs = options.get("logprobs")
-        if logprobs is True:
-            logprobs = 0
-        if logprobs is not None and (not isinstance(logprobs, int) or logprobs < 0 or logprobs > 20):
-            raise InvalidRequestError("logprobs must be True or a number of alternatives from 0 to 20.")
+        if o.json_schema is not None:
+            grammar = self._schema_grammar(o.json_schema)
+        elif o.grammar is not None:
+            grammar = self._compile_grammar(o.grammar)
         return {
-            "max_tokens": max_tokens,
-            "temperature": float(temperature),
-            "top_p": float(top_p),
-            "top_k": int(top_k),
-            "min_p": float(options.get("min_p", 0.05)),
-            "repeat_penalty": float(options.get("repeat_penalty", 1.0)),
-            "seed": options.get("seed"),
-            "stop": list(stop),
+            "max_tokens": o.max_tokens,
+            "temperature": o.temperature,
+            "top_p": o.top_p,
+            "top_k": o.top_k,
+            "min_p": o.min_p,
+            "repeat_penalty": o.repeat_penalty,
+            "seed": o.seed,
+            "stop": list(o.stop),
             "grammar": grammar,
-            "logprobs": logprobs,
+            "logprobs": o.logprobs,
         }
 
     # ------------------------------------------------------------------ completion
@@ -431,13 +391,6 @@ class LlamaCppRuntime:
         opts = self._options(options)
         tokens = self._tokens(prompt, add_bos=True, special=True)
         return Stream(self._gate.guard(self._generate(tokens, **opts)), origin=self._origin, operation="text_completion")
-
-    def complete(self, prompt: str, **options: Any) -> Result:
-        stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
-        with self._gate.hold():
-            stream.text()
-        assert stream.result is not None
-        return stream.result
 
     # ------------------------------------------------------------------ chat
     def _chat_plan(
@@ -481,27 +434,6 @@ class LlamaCppRuntime:
                 opts["stop"] = [*opts["stop"], TOOL_CALL_CLOSE]
         tokens = self._segments_to_tokens(segments)
         return _ChatPlan(tokens, opts, mode, specs, prefix, call_grammar)
-
-    def _finish_chat(self, result: Result, mode: str, specs: list[ToolSpec]) -> Result:
-        text = result.text
-        calls: list[ToolCall] = []
-        if mode in ("named", "required"):
-            if result.finish_reason == "length":
-                raise ToolCallError(
-                    "The forced tool call ran out of tokens before its JSON closed.",
-                    raw=text,
-                    hint="Raise max_tokens for tool calls with long arguments.",
-                )
-            body = text[len(TOOL_CALL_OPEN):]
-            calls = [parse_call_json(body, specs, raw=text)]
-            text = ""
-        elif mode == "auto" and TOOL_CALL_OPEN in text:
-            if TOOL_CALL_CLOSE not in text and result.finish_reason == "stop":
-                text += TOOL_CALL_CLOSE  # the stop string was the closing tag
-            text, calls = parse_tool_calls(text, specs)
-        if calls:
-            return replace(result, text=text, tool_calls=tuple(calls), finish_reason="tool_calls")
-        return result
 
     # ---------------------------------------------- constrained automatic tool calls
     def _auto_call_grammar(self, specs: list[ToolSpec]):  # noqa: ANN202 - a LlamaGrammar
@@ -595,23 +527,6 @@ class LlamaCppRuntime:
 
         return Stream(self._gate.guard(run()), origin=self._origin)
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        tool_choice: ToolChoice = "auto",
-        **options: Any,
-    ) -> Result:
-        """Reply to a conversation. With ``tools``: ``tool_choice="auto"`` lets the model decide
-        whether to call (a call it starts is kept valid by a grammar unless ``tool_grammar=False``);
-        a tool name (or ``"required"``) forces a call whose arguments a grammar keeps valid."""
-        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
-        with self._gate.hold():  # the whole request: no other thread cancels it between two tokens
-            stream.text()
-        assert stream.result is not None
-        return stream.result
-
     # ------------------------------------------------------------------ scoring
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         """Total log-probability of each continuation after ``prompt`` (higher is likelier).
@@ -696,24 +611,19 @@ class LlamaCppRuntime:
             },
         )
 
-    def close(self) -> None:
-        """Free the model, from any thread. Safe to call twice.
+    def _release(self) -> None:
+        """close() frees the model, from any thread.
 
         A generation running in another thread stops at its next token with :class:`RuntimeClosedError`
         and is waited for; every pending stream raises ``RuntimeClosedError`` on its next read.
         """
-        self._closed = True
-        self._gate.close(self._llm.close)  # waits for a generation in another thread to stop first
+        self._gate.close(self._llm.close)
 
-    def __enter__(self) -> LlamaCppRuntime:
-        return self
+    def _repr_model(self) -> str:
+        return self.spec.label
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else f"{self.n_threads} thread(s), n_ctx={self.n_ctx}"
-        return f"<LlamaCppRuntime {self.spec.label}: {state}>"
+    def _repr_state(self) -> str:
+        return f"{self.n_threads} thread(s), n_ctx={self.n_ctx}"
 
 
 __all__ = ["LlamaCppRuntime"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from edgeagents.errors import InvalidRequestError, RuntimeClosedError, UnsupportedFeatureError
+from edgeagents.errors import RuntimeClosedError, UnsupportedFeatureError
 from edgeagents.events import Operation
 from edgeagents.runtimes import requests as rq
 from edgeagents.runtimes.base import (
@@ -30,6 +30,7 @@ from edgeagents.runtimes.base import (
     ToolSpec,
     Usage,
 )
+from edgeagents.runtimes.core import BaseRuntime
 from edgeagents.runtimes.toolcalls import tool_call
 
 CAPABILITIES = frozenset({"complete", "chat", "stream", "json_schema", "tools_auto"})
@@ -50,7 +51,7 @@ def _to_ollama_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return out
 
 
-class OllamaRuntime:
+class OllamaRuntime(BaseRuntime):
     """A model served by Ollama, with the same calls as every other runtime."""
 
     name = "ollama"
@@ -60,36 +61,19 @@ class OllamaRuntime:
 
         self.manager = OllamaManager(host, timeout=timeout)
         self.model = model
-        self._closed = False
-
-    def _check_open(self, parts: Any = None) -> None:
-        """Raise :class:`RuntimeClosedError` after close(); a pending stream's response ``parts`` are closed first."""
-        if self._closed:
-            if parts is not None:
-                parts.close()
-            raise RuntimeClosedError("This ollama runtime was closed.")
 
     def _options(self, options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-        opts: dict[str, Any] = {"num_predict": rq.check_max_tokens(options.pop("max_tokens", 256))}
-        opts["temperature"] = options.pop("temperature", 0.0)
-        rq.check_sampling(opts["temperature"], options.get("top_p", 1.0), options.get("top_k", 0))
-        for key in ("top_p", "top_k", "seed", "repeat_penalty", "min_p"):
-            if key in options:
-                opts[key] = options.pop(key)
-        if "stop" in options:
-            opts["stop"] = rq.check_stop(options.pop("stop"))
-        fmt = None
-        schema = options.pop("json_schema", None)
-        if schema is not None:
-            fmt = rq.check_json_schema(schema)
-        if "response_format" in options:
-            fmt = rq.schema_from_response_format(options.pop("response_format")) or fmt
+        """Ollama's ``options`` and ``format``: num_predict and temperature always, the other sampling options
+        only when given, so the model's Modelfile defaults apply to them."""
         for unsupported in ("grammar", "logprobs"):
             if options.pop(unsupported, None) is not None:
                 raise UnsupportedFeatureError(f"{unsupported} is not offered by Ollama's API.")
-        if options:
-            raise InvalidRequestError(f"Unknown option(s) {sorted(options)}.")
-        return opts, fmt
+        o = self._parse_options(options)
+        opts: dict[str, Any] = {"num_predict": o.max_tokens, "temperature": o.temperature,
+                                **o.given_values("top_p", "top_k", "seed", "repeat_penalty", "min_p")}
+        if "stop" in options:
+            opts["stop"] = list(o.stop)
+        return opts, o.json_schema
 
     def _stream(self, call: Any, specs: list[ToolSpec], operation: Operation = "chat") -> Stream:
         manager = self.manager
@@ -114,7 +98,7 @@ class OllamaRuntime:
                         yield StreamChunk(piece)
             except Exception as exc:
                 if self._closed and not isinstance(exc, RuntimeClosedError):  # close() shut the connection
-                    raise RuntimeClosedError("This ollama runtime was closed.") from None
+                    raise self._closed_error() from None
                 raise manager._translate(exc, self.model) from exc
             if last is None or not last.done:
                 from edgeagents.errors import BackendError
@@ -145,13 +129,6 @@ class OllamaRuntime:
             send_tools or [],  # with tool_choice="none" no call is valid
         )
 
-    def chat(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] | None = None,
-             tool_choice: ToolChoice = "auto", **options: Any) -> Result:
-        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
-        stream.text()
-        assert stream.result is not None
-        return stream.result
-
     def complete_stream(self, prompt: str, **options: Any) -> Stream:
         self._check_open()
         rq.check_text(prompt)
@@ -161,12 +138,6 @@ class OllamaRuntime:
             lambda: client.generate(model=self.model, prompt=prompt, raw=True, stream=True, options=opts, format=fmt), [],
             "text_completion",
         )
-
-    def complete(self, prompt: str, **options: Any) -> Result:
-        stream = self.complete_stream(prompt, **options)
-        stream.text()
-        assert stream.result is not None
-        return stream.result
 
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         raise UnsupportedFeatureError("Ollama does not expose prompt log-probabilities.", hint="Use LlamaCppRuntime for scoring.")
@@ -179,13 +150,8 @@ class OllamaRuntime:
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, self.model, 0, CAPABILITIES, {"host": self.manager.host})
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.manager.close()
+    def _release(self) -> None:
+        self.manager.close()
 
-    def __enter__(self) -> OllamaRuntime:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _repr_model(self) -> str:
+        return f"{self.model} at {self.manager.host}"

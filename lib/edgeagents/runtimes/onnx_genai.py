@@ -35,7 +35,6 @@ from edgeagents.errors import (
     EdgeAgentsError,
     InvalidRequestError,
     ModelNotFoundError,
-    RuntimeClosedError,
     RuntimeUnavailableError,
     UnsupportedFeatureError,
 )
@@ -55,13 +54,12 @@ from edgeagents.runtimes.base import (
 from edgeagents.runtimes.chat_template import (
     END,
     TOOL_CALL_CLOSE,
-    TOOL_CALL_OPEN,
     Segment,
     escape_markers,
     render_chat,
 )
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer
 from edgeagents.runtimes.gate import ModelGate
-from edgeagents.runtimes.toolcalls import parse_tool_calls
 from edgeagents.settings import load_settings
 
 CAPABILITIES = frozenset({"complete", "chat", "stream", "tools_auto", "score"})
@@ -85,7 +83,7 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum())
 
 
-class OnnxGenAIRuntime:
+class OnnxGenAIRuntime(BaseRuntime):
     """A model folder built for ONNX Runtime GenAI (``genai_config.json``), run in-process.
 
     Args:
@@ -128,13 +126,8 @@ class OnnxGenAIRuntime:
         end_ids = list(self._tokenizer.encode(END))
         self._eog = {EOS_ID} | ({end_ids[0]} if len(end_ids) == 1 else set())
         self._gate = ModelGate(self.name)
-        self._closed = False
 
     # ------------------------------------------------------------------ helpers
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeClosedError(f"This {self.name} runtime was closed.")
-
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
         """Token ids of ``text`` (``<bos>`` first by default, as the model needs)."""
         self._check_open()
@@ -164,21 +157,9 @@ class OnnxGenAIRuntime:
         if options.get("logprobs"):
             raise UnsupportedFeatureError(f"{self.name} does not report per-token log-probabilities here.",
                                           hint="Use runtime.score(...) or the llama.cpp runtime.")
-        known = {"max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "repeat_penalty",
-                 "json_schema", "grammar", "response_format", "logprobs", "min_p"}
-        unknown = set(options) - known
-        if unknown:
-            raise InvalidRequestError(f"Unknown option(s) {sorted(unknown)} for {self.name}.",
-                                      hint=f"Known options: {sorted(known)}.")
-        max_tokens = rq.check_max_tokens(options.get("max_tokens", 256))
-        temperature = options.get("temperature", 0.0)
-        top_p = options.get("top_p", 0.95)
-        top_k = options.get("top_k", 40)
-        rq.check_sampling(temperature, top_p, top_k)
-        stop = rq.check_stop(options.get("stop"))
-        return {"max_tokens": max_tokens, "temperature": float(temperature), "top_p": float(top_p),
-                "top_k": int(top_k), "seed": options.get("seed"), "stop": list(stop),
-                "repeat_penalty": float(options.get("repeat_penalty", 1.0))}
+        o = self._parse_options(options)  # min_p is accepted and has no effect here
+        return {"max_tokens": o.max_tokens, "temperature": o.temperature, "top_p": o.top_p, "top_k": o.top_k,
+                "seed": o.seed, "stop": list(o.stop), "repeat_penalty": o.repeat_penalty}
 
     def _params(self, n_tokens: int, opts: dict[str, Any]):  # noqa: ANN202
         og = self._og
@@ -214,8 +195,7 @@ class OnnxGenAIRuntime:
             self._gate.on_cancel(native.clear)
             native["generator"].append_tokens(np.asarray(tokens, dtype=np.int32))
             out: list[int] = []
-            text, emitted, finish = "", 0, "length"
-            hold = max((len(s) for s in stop), default=0)
+            buf, finish = StopBuffer(stop, keep_stop), "length"
             if prefix_text:
                 yield StreamChunk(prefix_text)
             while not native["generator"].is_done():
@@ -227,22 +207,17 @@ class OnnxGenAIRuntime:
                     finish = "stop"
                     break
                 out.append(token)
-                text += native["decoder"].decode(token)
-                hit = next((s for s in stop if s in text), None)
-                if hit is not None:
-                    text = text[: text.index(hit) + (len(hit) if hit in keep_stop else 0)]
+                if buf.update(buf.text + native["decoder"].decode(token)):
                     finish = "stop"
                     break
                 if len(out) >= max_tokens:
                     break
-                safe = len(text) - hold
-                if safe > emitted:
-                    yield StreamChunk(text[emitted:safe])
-                    emitted = safe
+                if piece := buf.ready():
+                    yield StreamChunk(piece)
             native.clear()
-            if emitted < len(text):
-                yield StreamChunk(text[emitted:])
-            yield Result(text=prefix_text + text, finish_reason=finish,  # type: ignore[arg-type]
+            if piece := buf.rest():
+                yield StreamChunk(piece)
+            yield Result(text=prefix_text + buf.text, finish_reason=finish,  # type: ignore[arg-type]
                          usage=Usage(len(tokens), len(out)), timings=watch.timings(len(tokens), len(out)),
                          model=self.folder.name, runtime=self.name)
         except EdgeAgentsError:
@@ -257,13 +232,6 @@ class OnnxGenAIRuntime:
         opts = self._options(options)
         return Stream(self._gate.guard(self._generate(self.tokenize(prompt), opts)), origin=(self.name, self.folder.name),
                       operation="text_completion")
-
-    def complete(self, prompt: str, **options: Any) -> Result:
-        stream = self.complete_stream(prompt, **options)  # a bad request fails here, cancelling nothing
-        with self._gate.hold():
-            stream.text()
-        assert stream.result is not None
-        return stream.result
 
     # ------------------------------------------------------------------ chat
     def chat_stream(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] | None = None,
@@ -286,23 +254,9 @@ class OnnxGenAIRuntime:
 
         def run() -> Iterator[StreamChunk | Result]:
             for item in self._generate(tokens, opts, keep_stop=keep):
-                if isinstance(item, Result) and mode == "auto" and TOOL_CALL_OPEN in item.text:
-                    text, calls = parse_tool_calls(item.text, specs)
-                    if calls:
-                        from dataclasses import replace
-
-                        item = replace(item, text=text, tool_calls=tuple(calls), finish_reason="tool_calls")
-                yield item
+                yield self._finish_chat(item, mode, specs) if isinstance(item, Result) else item
 
         return Stream(self._gate.guard(run()), origin=(self.name, self.folder.name))
-
-    def chat(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] | None = None,
-             tool_choice: ToolChoice = "auto", **options: Any) -> Result:
-        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
-        with self._gate.hold():  # the whole request: no other thread cancels it between two tokens
-            stream.text()
-        assert stream.result is not None
-        return stream.result
 
     # ------------------------------------------------------------------ scoring
     def _last_logprobs(self, generator) -> np.ndarray:  # noqa: ANN001
@@ -366,27 +320,20 @@ class OnnxGenAIRuntime:
                      "closed": self._closed},
         )
 
-    def close(self) -> None:
-        """Free the model, from any thread. Safe to call twice.
+    def _release(self) -> None:
+        """close() frees the model, from any thread.
 
         A generation running in another thread stops at its next token with :class:`RuntimeClosedError`
         and is waited for; every pending stream raises ``RuntimeClosedError`` on its next read.
         """
-        self._closed = True
         self._gate.close(self._free)
 
     def _free(self) -> None:
         del self._tokenizer
         del self._model
 
-    def __enter__(self) -> OnnxGenAIRuntime:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<OnnxGenAIRuntime {self.folder}: {'closed' if self._closed else 'open'}>"
+    def _repr_model(self) -> str:
+        return str(self.folder)
 
 
 __all__ = ["OnnxGenAIRuntime"]

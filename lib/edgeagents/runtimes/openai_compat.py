@@ -35,6 +35,7 @@ from edgeagents.runtimes.base import (
     ToolSpec,
     Usage,
 )
+from edgeagents.runtimes.core import BaseRuntime
 from edgeagents.runtimes.toolcalls import tool_call
 
 # Not "tools_auto_constrained": auto-mode calls are written freely and parsed. vLLM's structured
@@ -42,7 +43,7 @@ from edgeagents.runtimes.toolcalls import tool_call
 CAPABILITIES = frozenset({"complete", "chat", "stream", "json_schema", "tools_forced", "tools_auto"})
 
 
-class OpenAICompatRuntime:
+class OpenAICompatRuntime(BaseRuntime):
     """A model behind an OpenAI-compatible HTTP endpoint.
 
     Args:
@@ -53,6 +54,8 @@ class OpenAICompatRuntime:
     """
 
     name = "openai-compatible"
+    UNSUPPORTED: tuple[str, ...] = ("grammar", "logprobs", "top_k", "min_p", "repeat_penalty")
+    """Options the chat-completions protocol has no field for."""
 
     def __init__(
         self,
@@ -84,7 +87,6 @@ class OpenAICompatRuntime:
             timeout=timeout,
             max_retries=max_retries,
         )
-        self._closed = False
 
     # --------------------------------------------------------------- errors
     def _translate(self, exc: Exception) -> EdgeAgentsError:
@@ -92,7 +94,7 @@ class OpenAICompatRuntime:
         if isinstance(exc, EdgeAgentsError):
             return exc
         if self._closed:  # close() shut the connections under a pending stream
-            return RuntimeClosedError(f"This {self.name} runtime was closed.")
+            return self._closed_error()
         if isinstance(exc, o.APITimeoutError):
             return RuntimeUnavailableError(
                 f"{self.base_url} did not answer within {self.timeout:.0f} s.", hint="Is the server busy or stuck?"
@@ -154,36 +156,22 @@ class OpenAICompatRuntime:
             return self._cut_off(n_chunks)
         return self._translate(exc)
 
-    def _check_open(self, response: Any = None) -> None:
-        """Raise :class:`RuntimeClosedError` after close(); a pending stream's ``response`` is closed first."""
-        if self._closed:
-            if response is not None:
-                response.close()
-            raise RuntimeClosedError(f"This {self.name} runtime was closed.")
-
     # --------------------------------------------------------------- requests
     def _params(self, options: dict[str, Any]) -> dict[str, Any]:
-        params: dict[str, Any] = {"model": self.model, "max_tokens": rq.check_max_tokens(options.pop("max_tokens", 256))}
-        params["temperature"] = options.pop("temperature", 0.0)
-        for key in ("top_p", "seed"):
-            if key in options:
-                params[key] = options.pop(key)
-        if "stop" in options:
-            params["stop"] = rq.check_stop(options.pop("stop")) or None
-        rq.check_sampling(params["temperature"], params.get("top_p", 1.0), 0)  # top_k is not in the protocol
-        schema = options.pop("json_schema", None)
-        if schema is not None:
-            params["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "answer", "schema": rq.check_json_schema(schema)},
-            }
-        if "response_format" in options:
-            params["response_format"] = options.pop("response_format")
-        for unsupported in ("grammar", "logprobs", "top_k", "min_p", "repeat_penalty"):
+        """The request's options as chat-completions parameters: max_tokens and temperature always, the rest
+        only when given, so the server's defaults apply to them."""
+        for unsupported in self.UNSUPPORTED:
             if options.pop(unsupported, None) is not None:
                 raise UnsupportedFeatureError(f"{unsupported} is not part of the OpenAI protocol used by {self.name}.")
-        if options:
-            raise InvalidRequestError(f"Unknown option(s) {sorted(options)}.")
+        o = self._parse_options(options)
+        params: dict[str, Any] = {"model": self.model, "max_tokens": o.max_tokens,
+                                  "temperature": o.temperature, **o.given_values("top_p", "seed")}
+        if "stop" in options:
+            params["stop"] = list(o.stop) or None
+        if options.get("json_schema") is not None:
+            params["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": o.json_schema}}
+        if "response_format" in options:
+            params["response_format"] = o.response_format
         return params
 
     def _result(self, text: str, finish: str | None, usage: Any, watch: Stopwatch, calls: list[ToolCall], n_chunks: int) -> Result:
@@ -257,19 +245,6 @@ class OpenAICompatRuntime:
 
         return Stream(run(), origin=(self.name, self.model))
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] | None = None,
-        tool_choice: ToolChoice = "auto",
-        **options: Any,
-    ) -> Result:
-        stream = self.chat_stream(messages, tools=tools, tool_choice=tool_choice, **options)
-        stream.text()
-        assert stream.result is not None
-        return stream.result
-
     def complete_stream(self, prompt: str, **options: Any) -> Stream:
         self._check_open()
         rq.check_text(prompt)
@@ -305,12 +280,6 @@ class OpenAICompatRuntime:
 
         return Stream(run(), origin=(self.name, self.model), operation="text_completion")
 
-    def complete(self, prompt: str, **options: Any) -> Result:
-        stream = self.complete_stream(prompt, **options)
-        stream.text()
-        assert stream.result is not None
-        return stream.result
-
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         raise UnsupportedFeatureError(
             f"{self.name} does not expose prompt log-probabilities.", hint="Use LlamaCppRuntime for scoring."
@@ -336,13 +305,8 @@ class OpenAICompatRuntime:
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(self.name, self.model, 0, CAPABILITIES, {"base_url": self.base_url})
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._client.close()
+    def _release(self) -> None:
+        self._client.close()
 
-    def __enter__(self) -> OpenAICompatRuntime:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _repr_model(self) -> str:
+        return f"{self.model} at {self.base_url}"

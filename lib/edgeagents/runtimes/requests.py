@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 from edgeagents.errors import InvalidRequestError, ToolCallError
 from edgeagents.runtimes.base import Message, ToolChoice, ToolSpec
@@ -256,3 +257,92 @@ def schema_from_response_format(response_format: Any) -> dict[str, Any] | None:
         inner = response_format.get("json_schema") or {}
         return check_json_schema(inner.get("schema", inner))
     raise InvalidRequestError(f"response_format type {kind!r} is not text, json_object or json_schema.")
+
+
+def _check_number(value: Any, name: str) -> float:
+    if not _is_finite_number(value) or value < 0:
+        raise InvalidRequestError(f"{name} must be a finite number >= 0, not {value!r}.")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """One request's generation options, checked, with the defaults every runtime shares.
+
+    The in-process runtimes use every field. The HTTP runtimes (OpenAI-compatible, Ollama) send the server
+    ``max_tokens`` and ``temperature`` and otherwise only what the caller passed (:meth:`given_values`), so
+    the server's own defaults (an Ollama Modelfile's ``top_k``, say) apply to the rest.
+    """
+
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    seed: Any = None
+    stop: tuple[str, ...] = ()
+    json_schema: dict[str, Any] | None = None  # from json_schema=, or else from response_format=
+    grammar: str | None = None
+    logprobs: int | None = None  # the number of alternatives per token; None: no log-probabilities
+    response_format: Any = None  # as the caller wrote it: an OpenAI endpoint gets it unchanged
+    given: frozenset[str] = field(default=frozenset(), compare=False)
+
+    NAMES: ClassVar[frozenset[str]] = frozenset({
+        "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
+        "json_schema", "grammar", "logprobs", "response_format",
+    })
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any], *, runtime: str, known: Collection[str] | None = None,
+              defaults: Mapping[str, Any] | None = None) -> GenerationOptions:
+        """Check ``options`` (a request's keyword arguments) against the options ``runtime`` knows.
+
+        ``defaults`` replaces some of the shared defaults, for a backend whose own must stay as they are.
+        """
+        known = cls.NAMES if known is None else frozenset(known)
+        unknown = set(options) - known
+        if unknown:
+            raise InvalidRequestError(
+                f"Unknown option(s) {sorted(unknown)} for {runtime}.", hint=f"Known options: {sorted(known)}."
+            )
+        base = {f.name: f.default for f in fields(cls) if f.name != "given"}
+        values = {**base, **(defaults or {}), **options}
+        max_tokens = check_max_tokens(values["max_tokens"])
+        check_sampling(values["temperature"], values["top_p"], values["top_k"])
+        stop = tuple(check_stop(options.get("stop")))
+        schema = options.get("json_schema")
+        from_format = schema_from_response_format(options.get("response_format"))
+        schema = check_json_schema(schema) if schema is not None else from_format
+        grammar = options.get("grammar")
+        if grammar is not None:
+            if schema is not None:
+                raise InvalidRequestError("Pass json_schema or grammar, not both.")
+            grammar = check_text(grammar, "grammar")
+        logprobs = options.get("logprobs")
+        if logprobs is True:
+            logprobs = 0
+        elif logprobs is False:
+            logprobs = None
+        if logprobs is not None and (not isinstance(logprobs, int) or not 0 <= logprobs <= 20):
+            raise InvalidRequestError("logprobs must be True or a number of alternatives from 0 to 20.")
+        return cls(
+            max_tokens=max_tokens,
+            temperature=float(values["temperature"]),
+            top_p=float(values["top_p"]),
+            top_k=int(values["top_k"]),
+            min_p=_check_number(values["min_p"], "min_p"),
+            repeat_penalty=_check_number(values["repeat_penalty"], "repeat_penalty"),
+            seed=values["seed"],
+            stop=stop,
+            json_schema=schema,
+            grammar=grammar,
+            logprobs=logprobs,
+            response_format=options.get("response_format"),
+            given=frozenset(options),
+        )
+
+    def given_values(self, *names: str) -> dict[str, Any]:
+        """The options among ``names`` that the caller passed (not None), as parsed."""
+        return {n: (list(v) if isinstance(v, tuple) else v) for n in names
+                if n in self.given and (v := getattr(self, n)) is not None}
