@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from edgeagents.quiz import Quiz
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,9 +156,9 @@ def test_lab_runs_all_cells_in_jupyterlab(browser, lab_server, name):
 
         # the quiz is an ipywidgets form drawn from the kernel's widget models, one radio group per question,
         # and it answers a click (the kernel's callback fills in the verdict)
-        quiz_cells = [c for c in code if "Quiz(" in "".join(c["source"])]
+        quiz_cells = [c for c in code if "Quiz.load(" in "".join(c["source"])]
         assert len(quiz_cells) == 1, f"{name}: one quiz cell"
-        questions = "".join(quiz_cells[0]["source"]).count("Question(")
+        questions = len(Quiz.load(name[:2]).questions)
         assert _outputs({"cells": quiz_cells}, "application/vnd.jupyter.widget-view+json"), f"{name}: the quiz is a widget"
         quiz = page.locator(".jp-OutputArea .widget-vbox").filter(has=page.locator("h4", has_text="quiz")).last
         radios = quiz.locator(".widget-radio-box")
