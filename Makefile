@@ -64,7 +64,7 @@ models: $(VENV)/.installed
 # idempotent (a verified install is kept). Off Linux x86_64 or without gcc it says so in one line and goes on;
 # learners with their own Ollama can skip it: set OLLAMA_HOST.
 ollama-server: $(VENV)/.installed
-	$(PY) -m edgeagents.ollama.install $(REQUIRE_FLAG)
+	$(PY) -m edgeagents.runtimes.ollama.install $(REQUIRE_FLAG)
 
 # No --port: JupyterLab takes the next free port itself when 8888 is busy (ServerApp.port_retries).
 lab: setup
@@ -131,7 +131,7 @@ bench: setup
 
 # --- lab 07: regenerate data, retrain, export, evaluate and ship the course LoRA adapter (~1 h on 2 cores: 48 min training, 1 thread) ---
 adapter: setup
-	EDGEAGENTS_THREADS=$${EDGEAGENTS_THREADS:-1} $(PY) -m edgeagents.models.finetune --ship
+	EDGEAGENTS_THREADS=$${EDGEAGENTS_THREADS:-1} $(PY) -m edgeagents.finetune --ship
 
 doctor: setup
 	$(VENV)/bin/edgeagents doctor

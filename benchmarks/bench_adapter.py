@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeagents.finetune.speed import compare_decode
 from edgeagents.models.course import course_adapter_path
-from edgeagents.models.finetune.speed import compare_decode
 from edgeagents.settings import load_settings
 
 DIMS = {  # Gemma 3 270M: (in, out) of each adaptable matrix
@@ -41,7 +41,7 @@ def random_adapter(rank: int, modules: tuple[str, ...], out: Path, dtype: str = 
     """A random GGUF adapter of a given shape (for timing only: its outputs are meaningless)."""
     from safetensors.numpy import save_file
 
-    from edgeagents.models.finetune.export import peft_to_gguf_adapter
+    from edgeagents.models.lora_gguf import peft_to_gguf_adapter
 
     rng = np.random.default_rng(seed)
     tensors = {}

@@ -114,9 +114,9 @@ def onnx() -> Iterator[tuple[Any, int | None]]:
 
 @contextmanager
 def ollama() -> Iterator[tuple[Any, int | None]]:
-    from edgeagents.ollama.manager import OllamaManager
-    from edgeagents.ollama.server import OllamaServer
-    from edgeagents.runtimes.ollama import OllamaRuntime
+    from edgeagents.runtimes.ollama.manager import OllamaManager
+    from edgeagents.runtimes.ollama.runtime import OllamaRuntime
+    from edgeagents.runtimes.ollama.server import OllamaServer
 
     server = None
     manager = OllamaManager(timeout=120)
@@ -141,7 +141,7 @@ def ollama() -> Iterator[tuple[Any, int | None]]:
 
 @contextmanager
 def vllm() -> Iterator[tuple[Any, int | None]]:
-    from edgeagents.runtimes.vllm import VLLMServer, vllm_python
+    from edgeagents.runtimes.vllm.runtime import VLLMServer, vllm_python
 
     if vllm_python() is None:
         raise LookupError("vLLM is not installed (make vllm)")

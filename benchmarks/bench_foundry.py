@@ -20,8 +20,8 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=48)
     args = parser.parse_args()
     os.environ.setdefault("EDGEAGENTS_THREADS", "1")
-    from edgeagents.foundry import sdk
     from edgeagents.foundry.compare import PROMPTS, measure_fresh
+    from edgeagents.runtimes.foundry import sdk
 
     if not sdk.sdk_available():
         print(sdk.why_unavailable())

@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from edgeagents.ollama import COURSE_MODEL, connect
-from edgeagents.ollama.manager import course_f16_gguf
 from edgeagents.ollama.service import compare_runtimes
 from edgeagents.runtimes import LlamaCppRuntime
-from edgeagents.runtimes.ollama import OllamaRuntime
+from edgeagents.runtimes.ollama import COURSE_MODEL, connect
+from edgeagents.runtimes.ollama.manager import course_f16_gguf
+from edgeagents.runtimes.ollama.runtime import OllamaRuntime
 
 PROMPTS = ["Q: What is the capital of Italy?\nA:", "The three primary colours are", "def add(a, b):\n    return"]
 

@@ -18,7 +18,7 @@ import argparse
 import pandas as pd
 
 from edgeagents.models.forge import LADDER
-from edgeagents.models.quality import measure_ladder
+from edgeagents.quality import measure_ladder
 
 
 def main() -> None:

@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from edgeagents.agents.toolbench import load_requests, run_bench, summarise
-from edgeagents.models import course_model
-from edgeagents.models.finetune.unseen import (
+from edgeagents.finetune.unseen import (
     evaluate_unseen,
     format_unseen_table,
     load_unseen,
 )
+from edgeagents.models import course_model
 from edgeagents.runtimes import LlamaCppRuntime
 
 

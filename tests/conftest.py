@@ -123,7 +123,7 @@ def llamacpp_server(model_spec):
 def foundry_registration():
     """Foundry Local's course registration, removed when the module ends (as tests/test_foundry_local.py does)."""
     yield
-    from edgeagents.foundry import byom, sdk
+    from edgeagents.runtimes.foundry import byom, sdk
 
     byom.unregister(f"{byom.COURSE_NAME}:1")  # the child processes registered it too
     sdk.close_manager()

@@ -26,7 +26,7 @@ def why_unavailable(kind: str) -> str:
             return "onnxruntime-genai is not installed (the forge extra)"
         return "" if forge.status()["onnx"] else "the forge's ONNX build is missing (edgeagents models build --only onnx)"
     if kind == "foundry":
-        from edgeagents.foundry import byom, sdk
+        from edgeagents.runtimes.foundry import byom, sdk
 
         if not sdk.sdk_available():
             return sdk.why_unavailable()
@@ -47,7 +47,7 @@ def open_runtime(kind: str, base_url: str = "") -> Any:
 
         return OnnxGenAIRuntime(onnx_dir(), n_ctx=1024, n_threads=1)
     if kind == "foundry":
-        from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+        from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
         return FoundryLocalRuntime("course")
     from edgeagents.runtimes import OpenAICompatRuntime

@@ -11,8 +11,8 @@ import pytest
 
 from edgeagents.agents.tools import PRIORITIES, TOOL_SPECS
 from edgeagents.errors import CorruptModelError, InvalidRequestError, ModelNotFoundError
-from edgeagents.models.finetune.data import IGNORE, TIERS, encode_example, generate, share_key
-from edgeagents.models.finetune.evaluate import EvalReport, evaluate, first_call, load_heldout, score_reply
+from edgeagents.finetune.data import IGNORE, TIERS, encode_example, generate, share_key
+from edgeagents.finetune.evaluate import EvalReport, evaluate, first_call, load_heldout, score_reply
 from edgeagents.runtimes.chat_template import END, render_chat_text
 from edgeagents.runtimes.toolcalls import validate_arguments
 
@@ -127,7 +127,7 @@ def test_heldout_shares_no_phrase_with_the_generator():
 
 # ------------------------------------------------------------------ batching
 def test_shared_prefix_stops_before_supervision_and_batches_share_keys():
-    from edgeagents.models.finetune.train import plan_batches, shared_prefix_len
+    from edgeagents.finetune.train import plan_batches, shared_prefix_len
 
     rows = [([1, 2, 3, 4, 5, 6], [IGNORE] * 4 + [5, 6]), ([1, 2, 3, 9, 9, 9, 9], [IGNORE] * 5 + [9, 9])]
     assert shared_prefix_len(rows) == 3
@@ -145,8 +145,8 @@ def test_shared_prefix_stops_before_supervision_and_batches_share_keys():
 
 
 def test_keyless_batches_keep_to_the_token_budget_and_the_default_plan_is_unchanged():
-    from edgeagents.models.finetune.data import MIXES
-    from edgeagents.models.finetune.train import TrainConfig, plan_batches
+    from edgeagents.finetune.data import MIXES
+    from edgeagents.finetune.train import TrainConfig, plan_batches
 
     budget = TrainConfig().batch_tokens
     # Characters stand in for tokens: each is at least one token's worth, so a plan unchanged here is unchanged
@@ -227,7 +227,7 @@ def _random_peft(folder, rank=4, layers=(0, 1)):
 
 
 def test_peft_gguf_round_trip(tmp_path):
-    from edgeagents.models.finetune.export import (
+    from edgeagents.models.lora_gguf import (
         gguf_adapter_to_peft,
         lora_deltas,
         peft_to_gguf_adapter,
@@ -257,7 +257,7 @@ def test_peft_gguf_round_trip(tmp_path):
 
 def test_export_bad_inputs_are_typed_errors(tmp_path):
     from edgeagents.models.course import base_model_path
-    from edgeagents.models.finetune.export import merge_adapter, read_gguf_adapter, read_peft
+    from edgeagents.models.lora_gguf import merge_adapter, read_gguf_adapter, read_peft
 
     with pytest.raises(ModelNotFoundError):
         read_gguf_adapter(tmp_path / "missing.gguf")
@@ -279,8 +279,8 @@ def test_two_step_training_smoke(tmp_path):
     pytest.importorskip("peft")
     import torch
 
-    from edgeagents.models.finetune.export import peft_to_gguf_adapter
-    from edgeagents.models.finetune.train import TrainConfig, collate, load_base, make_encoder, supervised_loss, train
+    from edgeagents.finetune.train import TrainConfig, collate, load_base, make_encoder, supervised_loss, train
+    from edgeagents.models.lora_gguf import peft_to_gguf_adapter
 
     data = [e for e in generate(40, seed=7) if e.kind in ("tool", "complexity")][:6]
     result = train(TrainConfig(max_steps=2, batch_size=3, threads=1, rank=4, alpha=8, checkpoint_every=0),
@@ -293,7 +293,7 @@ def test_two_step_training_smoke(tmp_path):
     # the shared-prefix trick is exact: same loss as the plain forward pass
     model, tok = load_base()
     enc = make_encoder(tok)
-    from edgeagents.models.finetune.train import shared_prefix_len
+    from edgeagents.finetune.train import shared_prefix_len
 
     pool = [e for e in generate(60, seed=8) if e.kind in ("tool", "ticket")]
     key = collections.Counter(share_key(e) for e in pool).most_common(1)[0][0]
@@ -319,14 +319,14 @@ def test_two_step_training_smoke(tmp_path):
         rt.close()
 
     # the card's decode measurement runs base and base + adapter side by side
-    from edgeagents.models.finetune.speed import decode_ratio
+    from edgeagents.finetune.speed import decode_ratio
 
     d = decode_ratio(gguf, rounds=1, max_tokens=4)
     assert d["base_tok_s"] > 0 and d["adapter_tok_s"] > 0 and d["ratio"] > 0 and "1 interleaved round," in d["how"]
 
 
 def test_decode_timing_refuses_too_little_to_measure(tmp_path):
-    from edgeagents.models.finetune.speed import compare_decode
+    from edgeagents.finetune.speed import compare_decode
 
     with pytest.raises(InvalidRequestError, match="too little"):
         compare_decode({"base": None}, rounds=0)
@@ -338,7 +338,7 @@ def test_training_without_the_extra_says_what_to_install(monkeypatch):
     import builtins
 
     from edgeagents.errors import RuntimeUnavailableError
-    from edgeagents.models.finetune import train as train_mod
+    from edgeagents.finetune import train as train_mod
 
     real_import = builtins.__import__
 

@@ -36,7 +36,7 @@ def test_course_model_is_base_plus_adapter_and_base_is_one_setting_away(monkeypa
 def test_card_matches_the_shipped_adapter():
     import hashlib
 
-    from edgeagents.models.finetune.pipeline import load_card
+    from edgeagents.finetune.pipeline import load_card
 
     card = load_card()
     assert card is not None, "course-lora.json must ship next to the adapter"
@@ -59,7 +59,7 @@ def test_automatic_tool_call_is_openai_shaped(tuned):
 
 @pytest.mark.slow
 def test_heldout_scores_meet_the_targets(tuned):
-    from edgeagents.models.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
+    from edgeagents.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
 
     report = evaluate(RuntimeBackend(tuned, 96), "tuned, llama.cpp")
     print(format_table([report]))
@@ -68,7 +68,7 @@ def test_heldout_scores_meet_the_targets(tuned):
 
 
 def test_a_card_written_with_unseen_scores_shows_them(tmp_path):
-    from edgeagents.models.finetune.pipeline import load_card, write_card
+    from edgeagents.finetune.pipeline import load_card, write_card
 
     card = dict(load_card())
     card["unseen_table"] = "unseen tools        tuned+grammar\nsingle_exact        1/1 100%"

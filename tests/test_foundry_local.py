@@ -24,7 +24,7 @@ from edgeagents.errors import (
     ToolCallError,
     UnsupportedFeatureError,
 )
-from edgeagents.foundry import byom, catalog, sdk
+from edgeagents.runtimes.foundry import byom, catalog, sdk
 
 pytestmark = [
     pytest.mark.slow,
@@ -36,7 +36,7 @@ HELLO = [{"role": "user", "content": "Say hello to the class in one short senten
 
 @pytest.fixture(scope="module")
 def runtime():
-    from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+    from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
     if not byom.course_onnx_dir().is_dir():
         byom.build_course_onnx()
@@ -127,7 +127,7 @@ def test_unsupported_options_and_scoring(runtime):
 
 
 def test_unknown_alias_offline_is_typed_and_fast(runtime):
-    from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+    from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
     snap = catalog.public_catalog()
     if snap.online:
@@ -141,7 +141,7 @@ def test_unknown_alias_offline_is_typed_and_fast(runtime):
 
 
 def test_missing_and_corrupt_folders(runtime, tmp_path):
-    from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+    from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
     with pytest.raises(ModelNotFoundError):
         FoundryLocalRuntime(tmp_path / "nowhere", name="edgeagents-test-missing")
@@ -159,7 +159,7 @@ def test_missing_and_corrupt_folders(runtime, tmp_path):
 
 
 def test_request_after_close(runtime):
-    from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+    from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
     other = FoundryLocalRuntime("course", load=False)  # same registration, not loaded
     other.close()
@@ -176,7 +176,7 @@ def test_web_service_does_not_serve_byom_offline(runtime):
 
 
 def test_registration_survives_a_restart(runtime):
-    from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+    from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
     sdk.close_manager()
     with pytest.raises(RuntimeClosedError):

@@ -19,11 +19,11 @@ from edgeagents.errors import (
     ToolCallError,
     UnsupportedFeatureError,
 )
-from edgeagents.foundry import byom, sdk
 from edgeagents.foundry.service import AgentService, ModelPool, Monitor, route_by_keywords
 from edgeagents.runtimes.base import Health, Result, RuntimeInfo, Timings, Usage
 from edgeagents.runtimes.chat_template import TOOL_CALL_OPEN
-from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+from edgeagents.runtimes.foundry import byom, sdk
+from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
 
 @pytest.fixture

@@ -5,16 +5,15 @@ The layers, bottom up (a module may import its own layer and the ones below):
 
 0. errors, settings, env, events — what everything shares;
 1. netguard, measure, viz, check, quiz — small tools;
-2. models — the course model, catalog, GGUF facts, the forge;
-3. runtimes — the Runtime protocol and its backends;
-4. serving — the uvicorn runner;
-5. foundry, ollama, vllm, monitoring — the guide's patterns per backend, and the collector over all of them;
-6. routing, agents; 6.5 models.finetune (it trains on the agents' tools);
+2. models — the course model, catalog, GGUF facts, LoRA adapters as GGUF, the forge;
+3. runtimes — the Runtime protocol, its core, and one package per backend (client, server, install);
+4. serving (the uvicorn runner), quality (perplexity and KL on llama.cpp);
+5. monitoring — the collector over every runtime's events, alerts, Prometheus, reports, load;
+6. routing, agents, and the guide's service patterns per backend (foundry, ollama, vllm: they route, and are
+   monitored);
+6.5 finetune (it trains on the agents' tools);
 7. capstone;
 8. doctor, binder, labrun, labtable; 9. cli and the package's top level.
-
-``KNOWN`` lists the imports that still point up, each with why: they go as the backends move into one package
-each (issue 21). A new one fails this test.
 """
 
 from __future__ import annotations
@@ -26,26 +25,10 @@ LIB = Path(__file__).resolve().parents[1] / "lib"
 
 RANK = {"errors": 0, "settings": 0, "env": 0, "events": 0,
         "netguard": 1, "measure": 1, "viz": 1, "check": 1, "quiz": 1,
-        "models": 2, "runtimes": 3, "serving": 4,
-        "foundry": 5, "ollama": 5, "vllm": 5, "monitoring": 5,
-        "routing": 6, "agents": 6, "capstone": 7,
+        "models": 2, "runtimes": 3, "serving": 4, "quality": 4, "monitoring": 5,
+        "routing": 6, "agents": 6, "foundry": 6, "ollama": 6, "vllm": 6, "finetune": 6.5, "capstone": 7,
         "doctor": 8, "binder": 8, "labrun": 8, "labtable": 8, "cli": 9}
 
-KNOWN = {
-    ("edgeagents.runtimes", "edgeagents.foundry.sdk"): "open_runtime('foundry') needs the SDK manager",
-    ("edgeagents.runtimes.foundry_local", "edgeagents.foundry.byom"): "the Foundry runtime and its SDK helpers "
-                                                                     "live in two packages",
-    ("edgeagents.runtimes.foundry_local", "edgeagents.foundry.catalog"): "as above",
-    ("edgeagents.runtimes.foundry_local", "edgeagents.foundry.sdk"): "as above",
-    ("edgeagents.runtimes.ollama", "edgeagents.ollama.manager"): "the Ollama runtime starts the course's server, "
-                                                                 "which lives in ollama/",
-    ("edgeagents.runtimes.vllm", "edgeagents.vllm.metrics"): "the vLLM server reads its /metrics with vllm/'s parser",
-    ("edgeagents.models.quality", "edgeagents.runtimes.llamacpp"): "perplexity and KL are measured on llama.cpp",
-    ("edgeagents.ollama.merge", "edgeagents.models.finetune.export"): "merging the adapter for Ollama reuses "
-                                                                      "the adapter export",
-    ("edgeagents.vllm.multiagent", "edgeagents.routing.classifiers"): "the guide's vLLM multi-agent pattern "
-                                                                      "routes with the course's classifier",
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -74,8 +57,6 @@ def _imports(module: str) -> set[str]:
 
 def rank(module: str) -> float:
     parts = module.split(".")
-    if module.startswith("edgeagents.models.finetune"):
-        return 6.5
     return 9 if len(parts) == 1 else RANK[parts[1]]
 
 
@@ -85,11 +66,9 @@ def test_every_module_has_a_layer():
 
 def test_no_import_points_up_a_layer():
     upward = {(m, d) for m in MODULES for d in _imports(m) if rank(d) > rank(m)}
-    new = sorted(upward - set(KNOWN))
+    new = sorted(upward)
     assert new == [], "imports that point up a layer (move the code down, or the import up): " + ", ".join(
         f"{m} ({rank(m)}) -> {d} ({rank(d)})" for m, d in new)
-    gone = sorted(set(KNOWN) - upward)
-    assert gone == [], f"no longer needed in KNOWN (remove them): {gone}"
 
 
 def test_no_import_cycles():

@@ -21,7 +21,6 @@ from edgeagents.errors import (
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
-from edgeagents.ollama.manager import COURSE_MODEL, ModelFile, OllamaManager, course_template
 from edgeagents.ollama.service import (
     GUIDE_THRESHOLDS,
     MonitoringService,
@@ -30,6 +29,7 @@ from edgeagents.ollama.service import (
     classify_task,
     recommend_for_hardware,
 )
+from edgeagents.runtimes.ollama.manager import COURSE_MODEL, ModelFile, OllamaManager, course_template
 
 PROMPT = "Q: What is the largest planet in the solar system?\nA:"
 USER = [{"role": "user", "content": "What is the capital of France?"}]
@@ -122,7 +122,7 @@ def test_server_not_running_gives_typed_errors_fast():
 
 
 def test_bad_binary_setting(monkeypatch, tmp_path):
-    from edgeagents.ollama.server import find_server
+    from edgeagents.runtimes.ollama.server import find_server
 
     monkeypatch.setenv("EDGEAGENTS_OLLAMA_BIN", str(tmp_path / "nope"))
     with pytest.raises(RuntimeUnavailableError):
@@ -130,7 +130,7 @@ def test_bad_binary_setting(monkeypatch, tmp_path):
 
 
 def test_a_busy_port_is_a_typed_error_and_never_ready(tmp_path, busy_port):
-    from edgeagents.ollama.server import OllamaServer
+    from edgeagents.runtimes.ollama.server import OllamaServer
 
     srv = OllamaServer(port=busy_port, models_dir=tmp_path / "models", log_path=str(tmp_path / "o.log"))
     assert srv.log_path == tmp_path / "o.log"
@@ -143,7 +143,7 @@ def test_a_busy_port_is_a_typed_error_and_never_ready(tmp_path, busy_port):
 
 @pytest.mark.parametrize("port", [0, -5, "11434"])
 def test_a_port_that_is_not_a_port_is_a_typed_error(port):
-    from edgeagents.ollama.server import OllamaServer
+    from edgeagents.runtimes.ollama.server import OllamaServer
 
     with pytest.raises(InvalidRequestError, match="not a TCP port"):
         OllamaServer(port=port)
@@ -152,7 +152,7 @@ def test_a_port_that_is_not_a_port_is_a_typed_error(port):
 # ----------------------------------------------------------------------------- a real server
 @pytest.fixture(scope="module")
 def server():
-    from edgeagents.ollama.server import OllamaServer
+    from edgeagents.runtimes.ollama.server import OllamaServer
 
     srv = OllamaServer().start()
     yield srv
@@ -218,7 +218,7 @@ def test_chat_and_stream_with_the_openai_client(manager):
 
 @pytest.mark.slow
 def test_ollama_runtime_interface(manager, tools):
-    from edgeagents.runtimes.ollama import OllamaRuntime
+    from edgeagents.runtimes.ollama.runtime import OllamaRuntime
 
     with OllamaRuntime(COURSE_MODEL, manager.host) as rt:
         result = rt.complete(PROMPT, max_tokens=4)
@@ -269,7 +269,7 @@ def test_services_on_the_real_server(manager):
 
 @pytest.mark.slow
 def test_server_killed_mid_stream_gives_typed_error(manager):
-    from edgeagents.ollama.server import OllamaServer
+    from edgeagents.runtimes.ollama.server import OllamaServer
 
     srv = OllamaServer(models_dir=manager_models_dir(manager)).start()
     try:
@@ -316,7 +316,7 @@ def test_merge_lora_adds_the_scaled_low_rank_update(tmp_path):
     import numpy as np
     from gguf import GGUFReader
 
-    from edgeagents.ollama.merge import merge_lora
+    from edgeagents.runtimes.ollama.merge import merge_lora
 
     rng = np.random.default_rng(0)
     w = rng.standard_normal((6, 4)).astype(np.float16)  # (out, in)
@@ -340,7 +340,7 @@ def test_merge_lora_bad_adapter(tmp_path):
     import numpy as np
 
     from edgeagents.errors import CorruptModelError
-    from edgeagents.ollama.merge import merge_lora
+    from edgeagents.runtimes.ollama.merge import merge_lora
 
     base = _tiny_gguf(tmp_path / "base.gguf", {"blk.0.attn_q.weight": np.zeros((6, 4), dtype=np.float16)})
     wrong = _tiny_gguf(tmp_path / "wrong.gguf", {"blk.9.ffn_up.weight.lora_a": np.zeros((2, 4), dtype=np.float32),
@@ -355,7 +355,7 @@ def test_merge_lora_bad_adapter(tmp_path):
 
 def test_open_runtime_knows_ollama():
     from edgeagents.runtimes import open_runtime
-    from edgeagents.runtimes.ollama import OllamaRuntime
+    from edgeagents.runtimes.ollama.runtime import OllamaRuntime
 
     rt = open_runtime("ollama", host=f"http://127.0.0.1:{_dead_port()}", timeout=5)
     assert isinstance(rt, OllamaRuntime) and rt.model == "edgeagents-course"

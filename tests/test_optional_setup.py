@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
-from edgeagents.ollama import install
+from edgeagents.runtimes.ollama import install
 
 REPO = Path(__file__).resolve().parents[1]
 MAKE = shutil.which("make")
@@ -236,8 +236,8 @@ def test_make_lab_reaches_jupyterlab_where_the_optional_parts_cannot_be_set_up(t
     fake = tmp_path / "python-no-wheels"
     fake.write_text('#!/bin/sh\n'
                     'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; exit 0; fi\n'
-                    f'if [ "$1 $2" = "-m edgeagents.ollama.install" ]; then shift 2; exec "{sys.executable}" '
-                    '-m edgeagents.ollama.install "$@"; fi\n'
+                    f'if [ "$1 $2" = "-m edgeagents.runtimes.ollama.install" ]; then shift 2; exec "{sys.executable}" '
+                    '-m edgeagents.runtimes.ollama.install "$@"; fi\n'
                     'case "$*" in *forge*|*foundry*) echo "ERROR: No matching distribution found" >&2; exit 1;; esac\n')
     for stub in (fake, venv / "bin" / "edgeagents", venv / "bin" / "jupyter"):
         stub.chmod(0o755)

@@ -15,13 +15,13 @@ import pytest
 from edgeagents.errors import InvalidRequestError, RuntimeClosedError, ToolCallError
 from edgeagents.runtimes.base import Result, Stream, StreamChunk, Timings, Usage
 from edgeagents.runtimes.core import BaseRuntime, StopBuffer
-from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
-from edgeagents.runtimes.llamacpp import LlamaCppRuntime
-from edgeagents.runtimes.ollama import OllamaRuntime
+from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
+from edgeagents.runtimes.llamacpp.runtime import LlamaCppRuntime
+from edgeagents.runtimes.ollama.runtime import OllamaRuntime
 from edgeagents.runtimes.onnx_genai import OnnxGenAIRuntime
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
 from edgeagents.runtimes.requests import GenerationOptions
-from edgeagents.runtimes.vllm import VLLMRuntime
+from edgeagents.runtimes.vllm.runtime import VLLMRuntime
 
 RUNTIMES = [LlamaCppRuntime, OnnxGenAIRuntime, OpenAICompatRuntime, VLLMRuntime, FoundryLocalRuntime, OllamaRuntime]
 SHARED = ["chat", "complete", "close", "__enter__", "__exit__", "__repr__", "_finish_chat", "_parse_options"]

@@ -105,7 +105,7 @@ def close_scenarios(kind: str, base_url: str) -> None:
     print("health-after-close", "ok" if rt.health().ok else "not-ok", flush=True)
     print("request-after-close", outcome(lambda: rt.complete(PROMPT, max_tokens=4)), flush=True)
     if kind == "foundry":
-        from edgeagents.foundry import sdk
+        from edgeagents.runtimes.foundry import sdk
 
         sdk.close_manager()
 

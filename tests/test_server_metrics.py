@@ -16,8 +16,8 @@ import urllib.request
 import pytest
 
 from edgeagents.errors import InvalidRequestError
-from edgeagents.monitoring import server_metrics as sm
-from edgeagents.vllm import metrics as vllm_metrics
+from edgeagents.runtimes import server_metrics as sm
+from edgeagents.runtimes import server_metrics as vllm_metrics
 
 VLLM_PAGE = """\
 # HELP vllm:num_requests_running Number of requests in model execution batches.

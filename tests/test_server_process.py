@@ -186,9 +186,9 @@ def test_only_process_py_launches_and_signals_servers():
 
 def test_every_server_class_is_a_server_process():
     from edgeagents.monitoring.prometheus import PrometheusServer
-    from edgeagents.ollama.server import OllamaServer
-    from edgeagents.runtimes.llamacpp_server import LlamaCppServer
-    from edgeagents.runtimes.vllm import VLLMServer
+    from edgeagents.runtimes.llamacpp.server import LlamaCppServer
+    from edgeagents.runtimes.ollama.server import OllamaServer
+    from edgeagents.runtimes.vllm.runtime import VLLMServer
 
     for cls in (LlamaCppServer, OllamaServer, VLLMServer, PrometheusServer):
         assert issubclass(cls, ServerProcess), cls

@@ -211,7 +211,7 @@ def _openai_runtime(cls_name, chunks):
 
     pytest.importorskip("openai")
     from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
-    from edgeagents.runtimes.vllm import VLLMRuntime
+    from edgeagents.runtimes.vllm.runtime import VLLMRuntime
 
     cls = {"openai": OpenAICompatRuntime, "vllm": VLLMRuntime}[cls_name]
     rt = cls("http://127.0.0.1:9/v1", "course")  # nothing is sent: the client is replaced below
@@ -247,7 +247,7 @@ def test_openai_compatible_stream_parses_arguments_on_their_own(cls_name, tools)
 def _ollama_runtime(parts):
     from types import SimpleNamespace as NS
 
-    from edgeagents.runtimes.ollama import OllamaRuntime
+    from edgeagents.runtimes.ollama.runtime import OllamaRuntime
 
     rt = object.__new__(OllamaRuntime)  # no server: the client is a fake that replays these stream parts
     rt.model, rt._closed = "edgeagents-course", False
@@ -303,7 +303,7 @@ SMUGGLED_REPLY = ('<tool_call>{"name": "lookup_order", "arguments": {"order_id":
 
 
 def test_foundry_local_auto_calls_reject_duplicate_keys(tools):
-    from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+    from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
     rt = object.__new__(FoundryLocalRuntime)
     rt._closed, rt.model_id = False, "unit:1"

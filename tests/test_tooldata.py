@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 
 from edgeagents.errors import InvalidRequestError
-from edgeagents.models.finetune import tooldata
-from edgeagents.models.finetune.data import DEFAULT_MIX, GENERAL_TOOLS_MIX, generate
-from edgeagents.models.finetune.unseen import (
+from edgeagents.finetune import tooldata
+from edgeagents.finetune.data import DEFAULT_MIX, GENERAL_TOOLS_MIX, generate
+from edgeagents.finetune.unseen import (
     FAILURES,
     UnseenReport,
     evaluate_unseen,
@@ -123,7 +123,7 @@ def test_rendered_reply_is_the_course_tool_call_format():
 
 
 def test_loss_only_on_the_model_turns_of_a_multi_turn_example():
-    from edgeagents.models.finetune.data import IGNORE, encode_example
+    from edgeagents.finetune.data import IGNORE, encode_example
 
     def encode(text, special):  # one id per character; control markers as one id each
         return [1] if special and text.startswith("<start_of_turn>") else [2] if special and text.startswith(

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from edgeagents.errors import BackendError, ContextOverflowError, EdgeAgentsError, RuntimeUnavailableError
-from edgeagents.runtimes.vllm import VLLMServer, nvidia_gpu_names, vllm_python
+from edgeagents.runtimes.vllm.runtime import VLLMServer, nvidia_gpu_names, vllm_python
 
 pytestmark = pytest.mark.slow
 
@@ -127,8 +127,8 @@ def test_batching_beats_single_stream(live):
 
 
 def test_metrics_show_running_requests_during_a_burst(live):
+    from edgeagents.runtimes.server_metrics import MetricsSampler
     from edgeagents.vllm.load import measure
-    from edgeagents.vllm.metrics import MetricsSampler
 
     with MetricsSampler(live.metrics, interval_s=0.2) as sampler:
         measure(live.base_url, "course", concurrency=6, max_tokens=48)
@@ -207,8 +207,8 @@ def test_server_killed_mid_stream_then_stop_leaves_nothing(live):
 def test_guide_templates_checked_by_vllms_own_parser():
     """No server: vLLM's argument parser and engine-config checks judge the generated commands."""
     from edgeagents.errors import InvalidRequestError
-    from edgeagents.runtimes.vllm import course_hf_folder
-    from edgeagents.vllm import templates as T
+    from edgeagents.runtimes.vllm import templates as T
+    from edgeagents.runtimes.vllm.runtime import course_hf_folder
 
     if vllm_python() is None:
         pytest.skip("vLLM is not installed (make vllm builds .venv-vllm)")

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from edgeagents.errors import InvalidRequestError, ModelNotFoundError, RuntimeUnavailableError
+from edgeagents.runtimes import server_metrics as m
 from edgeagents.runtimes.chat_template import render_chat_text
-from edgeagents.runtimes.vllm import CHAT_TEMPLATE, VLLMServer, check_model_folder
-from edgeagents.vllm import metrics as m
-from edgeagents.vllm import templates as t
+from edgeagents.runtimes.vllm import templates as t
+from edgeagents.runtimes.vllm.runtime import CHAT_TEMPLATE, VLLMServer, check_model_folder
 from edgeagents.vllm.monitoring import PerformanceMetrics, VLLMMonitor
 from edgeagents.vllm.multiagent import HighThroughputManager, Tier
 

@@ -130,7 +130,7 @@ def _ollama_server() -> Component:
         pass
     # --- ollama (lab 09): the course's own server counts when it is installed (lab 09 starts it) ---
     try:
-        from edgeagents.ollama.install import installed
+        from edgeagents.runtimes.ollama.install import installed
 
         course = installed()
         if course is not None:
@@ -284,7 +284,7 @@ def diagnose() -> DoctorReport:
         components = [Component("vLLM", True, f"vllm {_version('vllm')}") if c.name == "vLLM" else c for c in components]
     # --- vLLM (lab 10): its own environment, .venv-vllm, built by `make vllm` ---
     if not any(c.name == "vLLM" and c.ok for c in components):
-        from edgeagents.runtimes.vllm import vllm_python
+        from edgeagents.runtimes.vllm.runtime import vllm_python
 
         exe = vllm_python()
         if exe is not None:

@@ -1,15 +1,5 @@
-"""Foundry Local for the course: the SDK manager, the catalogs, bring-your-own-model, production patterns.
+"""The guide's Foundry Local patterns (lab 08) on the real SDK: the agent service, its monitor and resource manager
+(:mod:`.service`), and the side-by-side comparison with llama.cpp (:mod:`.compare`).
 
-- :mod:`edgeagents.foundry.sdk`: the process-wide manager with folders under ``$EDGEAGENTS_HOME/foundry``.
-- :mod:`edgeagents.foundry.catalog`: the public catalog (cached per process; offline means empty) and the local one.
-- :mod:`edgeagents.foundry.byom`: the course model's registration folder and idempotent registration.
-- :mod:`edgeagents.foundry.service`: the guide's agent service, monitor and resource manager on the real API.
-
-The runtime itself is :class:`edgeagents.runtimes.foundry_local.FoundryLocalRuntime`.
-Everything imports without the SDK; calls that need it raise
-:class:`~edgeagents.errors.RuntimeUnavailableError` saying what to install.
+The runtime, the SDK manager, the catalogs and bring-your-own-model live in :mod:`edgeagents.runtimes.foundry`.
 """
-
-from edgeagents.foundry.sdk import close_manager, manager, sdk_available, why_unavailable
-
-__all__ = ["close_manager", "manager", "sdk_available", "why_unavailable"]

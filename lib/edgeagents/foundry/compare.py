@@ -75,7 +75,7 @@ def _open(which: str) -> Any:
         from edgeagents.runtimes import LlamaCppRuntime
 
         return LlamaCppRuntime("base")
-    from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+    from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 
     return FoundryLocalRuntime("course")
 

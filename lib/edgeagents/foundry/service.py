@@ -123,7 +123,7 @@ class AgentService:
     """One agent on one runtime: tools, one tool round, a safe fallback, a log and a health check.
 
     Args:
-        runtime: any runtime (here :class:`~edgeagents.runtimes.foundry_local.FoundryLocalRuntime`).
+        runtime: any runtime (here :class:`~edgeagents.runtimes.foundry.runtime.FoundryLocalRuntime`).
         tools: Python functions with type hints and a docstring (see ``function_tool``).
         system: the agent's instructions.
         max_tokens, temperature: generation settings for every request.

@@ -7,7 +7,7 @@
   loopback ``/metrics`` server.
 - :mod:`edgeagents.monitoring.system`: :class:`~edgeagents.monitoring.system.SystemSampler` (process RSS and CPU,
   the machine's CPU and RAM, the GPU through NVML where there is one).
-- :mod:`edgeagents.monitoring.server_metrics`: what the servers measure themselves (vLLM's and llama.cpp's
+- :mod:`edgeagents.runtimes.server_metrics`: what the servers measure themselves (vLLM's and llama.cpp's
   ``/metrics``, Ollama's per-response durations).
 - :mod:`edgeagents.monitoring.load`, :mod:`edgeagents.monitoring.report`: a bounded load generator with fault
   injection, and the guide's performance report.

@@ -1,7 +1,7 @@
 """The guide's Ollama patterns, made real: a multi-model manager, a production service with metrics,
 a monitoring service with alert thresholds, and model recommendations from this machine's hardware.
 
-Everything here talks to a real server through :class:`~edgeagents.ollama.manager.OllamaManager`;
+Everything here talks to a real server through :class:`~edgeagents.runtimes.ollama.manager.OllamaManager`;
 nothing is simulated. Timings are Ollama's own (``eval_count`` / ``eval_duration``) plus wall clock.
 """
 
@@ -16,7 +16,7 @@ import psutil
 
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError
 from edgeagents.monitoring.alerts import OLLAMA_GUIDE
-from edgeagents.ollama.manager import OllamaManager, OllamaReply
+from edgeagents.runtimes.ollama.manager import OllamaManager, OllamaReply
 
 # ----------------------------------------------------------------------------- multi-model manager
 # The guide's keyword rules, in order: the first category whose keyword appears in the task wins.

@@ -21,8 +21,8 @@ from edgeagents.runtimes.base import (
     Usage,
 )
 from edgeagents.runtimes.core import BaseRuntime
-from edgeagents.runtimes.llamacpp import LlamaCppRuntime
-from edgeagents.runtimes.llamacpp_server import LlamaCppServer
+from edgeagents.runtimes.llamacpp.runtime import LlamaCppRuntime
+from edgeagents.runtimes.llamacpp.server import LlamaCppServer
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
 from edgeagents.runtimes.tools import function_tool
 
@@ -68,14 +68,14 @@ def open_runtime(name: str = "llama.cpp", model=None, **settings) -> Runtime:  #
 
         return OnnxGenAIRuntime(model, **settings)
     if key in ("foundry", "foundrylocal"):  # Foundry Local in-process (lab 08; needs the foundry extra)
-        from edgeagents.foundry.sdk import require_sdk
-        from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+        from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
+        from edgeagents.runtimes.foundry.sdk import require_sdk
 
         require_sdk()
         return FoundryLocalRuntime(model or "course", **settings)
     # --- Ollama (lab 09): a model on an Ollama server ($OLLAMA_HOST), native API ---
     if key == "ollama":
-        from edgeagents.runtimes.ollama import OllamaRuntime
+        from edgeagents.runtimes.ollama.runtime import OllamaRuntime
 
         return OllamaRuntime(model or "edgeagents-course", **settings)
     raise RuntimeUnavailableError(

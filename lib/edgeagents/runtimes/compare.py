@@ -91,7 +91,7 @@ def mlx_status() -> dict[str, Any]:
 def thread_scaling(threads: Sequence[int] | None = None, *, model=None, max_tokens: int = 32,  # noqa: ANN001
                    cap_s: float = 20.0, prompt: str = PROMPTS[2]) -> list[dict[str, Any]]:
     """Decode and prompt speed for each thread count; a run slower than ``cap_s`` is cut short and flagged."""
-    from edgeagents.runtimes.llamacpp import LlamaCppRuntime
+    from edgeagents.runtimes.llamacpp.runtime import LlamaCppRuntime
 
     threads = list(threads or range(1, (os.cpu_count() or 1) + 1))
     rows = []
@@ -124,7 +124,7 @@ def thread_scaling(threads: Sequence[int] | None = None, *, model=None, max_toke
 
 def batch_vs_single(*, model=None, n_tokens: int = 128, n_threads: int = 1) -> dict[str, float]:  # noqa: ANN001
     """Evaluate the same tokens as one batch (like a prompt) and one at a time (like decoding)."""
-    from edgeagents.runtimes.llamacpp import LlamaCppRuntime
+    from edgeagents.runtimes.llamacpp.runtime import LlamaCppRuntime
 
     rt = LlamaCppRuntime(model, n_ctx=512, n_threads=n_threads, n_threads_batch=n_threads)
     try:
@@ -162,7 +162,7 @@ def compare_runtimes(prompts: Sequence[str] = PROMPTS, *, max_tokens: int = 32, 
     of each answer agree with llama.cpp's (the quality check).
     """
     from edgeagents.measure import rss_mb
-    from edgeagents.runtimes.llamacpp import LlamaCppRuntime
+    from edgeagents.runtimes.llamacpp.runtime import LlamaCppRuntime
     from edgeagents.runtimes.onnx_genai import OnnxGenAIRuntime
 
     openers = {"llama.cpp (GGUF Q4_K_M)": lambda: LlamaCppRuntime("base", n_ctx=1024, n_threads=n_threads),

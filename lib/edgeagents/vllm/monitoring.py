@@ -18,7 +18,7 @@ import psutil
 
 from edgeagents.monitoring.alerts import GUIDE_IDLE_GPU_PERCENT, GUIDE_IDLE_REQUESTS_PER_S, VLLM_GUIDE
 from edgeagents.monitoring.system import gpu_reading
-from edgeagents.vllm import metrics as m
+from edgeagents.runtimes import server_metrics as m
 
 # The guide's numbers live once, in edgeagents.monitoring.alerts; this monitor keeps the guide's field names and units.
 GUIDE_THRESHOLDS = {

@@ -209,7 +209,7 @@ def validate_commands(
 
     One subprocess validates them all (vLLM's imports take ~20 s; each check ~1 s after that).
     """
-    from edgeagents.runtimes.vllm import require_vllm_python
+    from edgeagents.runtimes.vllm.runtime import require_vllm_python
     from edgeagents.settings import load_settings
 
     exe = str(python or require_vllm_python())

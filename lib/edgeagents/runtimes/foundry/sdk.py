@@ -9,7 +9,7 @@ everything in the course goes through :func:`manager`, which
 - reuses it when it is already open with those folders,
 - closes and re-creates it when something else opened it with other folders.
 
->>> from edgeagents.foundry import sdk
+>>> from edgeagents.runtimes.foundry import sdk
 >>> mgr = sdk.manager()          # FoundryLocalManager.instance, ready
 >>> sdk.close_manager()          # unloads everything; the next manager() starts afresh
 """

@@ -5,7 +5,7 @@ Each item offers its own tools (full OpenAI specs) and expects one call or none:
 - ``single``: one tool offered and needed; ``choose``: several offered, one fits; ``none``: none fits.
 
 A call is compared *structurally* with the expected one (:func:`score_unseen_reply`): the first
-``<tool_call>`` is parsed (:func:`edgeagents.models.finetune.evaluate.first_call`); the name must be
+``<tool_call>`` is parsed (:func:`edgeagents.finetune.evaluate.first_call`); the name must be
 equal; every required argument present and equal; an optional argument absent, or equal to the
 expected value (or to the schema's ``default`` when the request did not set it); no unknown
 argument. Equality after normalisation:
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeagents.errors import InvalidRequestError
-from edgeagents.models.finetune.evaluate import Backend, RuntimeBackend, first_call
+from edgeagents.finetune.evaluate import Backend, RuntimeBackend, first_call
 
 UNSEEN_KINDS = ("single", "choose", "none")
 FAILURES = ("no_call", "invalid_json", "wrong_name", "unknown_argument", "missing_required", "wrong_type",
@@ -217,7 +217,7 @@ def evaluate_unseen(model: Any, items: Sequence[dict[str, Any]] | None = None, *
 
     ``model`` is a course runtime (anything with ``chat(messages, tools=..., tool_choice="auto")``,
     decoded greedily; ``chat_options`` such as ``tool_grammar=False`` go to every call) or a
-    :class:`~edgeagents.models.finetune.evaluate.Backend`.
+    :class:`~edgeagents.finetune.evaluate.Backend`.
     """
     if hasattr(model, "chat"):
         backend: Backend = RuntimeBackend(model, max_tokens=max_tokens, **chat_options)

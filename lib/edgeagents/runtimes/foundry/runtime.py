@@ -2,11 +2,11 @@
 
 On Linux there is no Foundry Local CLI or service to install: the SDK loads Foundry Local's native
 library (and ONNX Runtime GenAI) into this Python process. The course model comes in as a
-*bring-your-own* model from the forge's ONNX folder (see :mod:`edgeagents.foundry.byom`); with a
+*bring-your-own* model from the forge's ONNX folder (see :mod:`edgeagents.runtimes.foundry.byom`); with a
 network, an alias from Microsoft's public catalog (``phi-4-mini``, ``qwen2.5-0.5b``…) goes through
 the same code path.
 
->>> from edgeagents.runtimes.foundry_local import FoundryLocalRuntime
+>>> from edgeagents.runtimes.foundry.runtime import FoundryLocalRuntime
 >>> rt = FoundryLocalRuntime()                  # the course model, registered and loaded
 >>> rt.chat([{"role": "user", "content": "Hi"}], max_tokens=16).text
 >>> rt.unload(); rt.close()
@@ -40,7 +40,6 @@ from edgeagents.errors import (
     ToolCallError,
     UnsupportedFeatureError,
 )
-from edgeagents.foundry import byom, catalog, sdk
 from edgeagents.measure import Timer, rss_mb
 from edgeagents.runtimes import requests as rq
 from edgeagents.runtimes.base import (
@@ -57,6 +56,7 @@ from edgeagents.runtimes.base import (
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, render_chat_text
 from edgeagents.runtimes.core import BaseRuntime, StopBuffer
+from edgeagents.runtimes.foundry import byom, catalog, sdk
 from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.toolcalls import tool_call
 from edgeagents.settings import load_settings

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from edgeagents.errors import RuntimeUnavailableError
-from edgeagents.ollama.install import ServerInstall, installed
+from edgeagents.runtimes.ollama.install import ServerInstall, installed
 from edgeagents.runtimes.process import ServerProcess
 from edgeagents.settings import load_settings
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeagents.foundry import sdk
+from edgeagents.runtimes.foundry import sdk
 
 # The guide's model-by-use-case table. Sizes are the guide's claims, not measured here.
 GUIDE_ALIASES: dict[str, str] = {

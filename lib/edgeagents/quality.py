@@ -130,7 +130,7 @@ class Speed:
 def measure_speed(path: Path, *, prompt: str | None = None, max_tokens: int = 32, n_threads: int = 1) -> Speed:
     """Load time, resident memory added by the model, prompt and decode tokens per second (greedy)."""
     from edgeagents.measure import rss_mb
-    from edgeagents.runtimes.llamacpp import LlamaCppRuntime
+    from edgeagents.runtimes.llamacpp.runtime import LlamaCppRuntime
 
     before = rss_mb()
     t0 = time.perf_counter()

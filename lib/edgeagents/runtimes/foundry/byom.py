@@ -34,7 +34,7 @@ from edgeagents.errors import (
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
-from edgeagents.foundry import sdk
+from edgeagents.runtimes.foundry import sdk
 from edgeagents.settings import load_settings
 
 COURSE_NAME = "edgeagents-course"

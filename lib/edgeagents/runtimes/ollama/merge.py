@@ -3,7 +3,7 @@
 Ollama's newer Go engine, which runs Gemma 3, refuses ``ADAPTER`` at load time ("loras are not
 yet implemented"). The same effect is had by adding the adapter's low-rank update into the
 weights once, ``W += (alpha / r) * B @ A``: the course's one merge,
-:func:`edgeagents.models.finetune.export.merge_adapter`, at F16 (never re-quantized to 4 bits,
+:func:`edgeagents.models.lora_gguf.merge_adapter`, at F16 (never re-quantized to 4 bits,
 where the small deltas would vanish). This module only caches its result for Ollama, next to the
 F16 model, keyed by both inputs.
 """
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from edgeagents.errors import ModelNotFoundError
-from edgeagents.models.finetune.export import merge_adapter
+from edgeagents.models.lora_gguf import merge_adapter
 
 
 def _key(path: Path) -> str:

@@ -57,7 +57,7 @@ class OllamaRuntime(BaseRuntime):
     name = "ollama"
 
     def __init__(self, model: str = "edgeagents-course", host: str | None = None, *, timeout: float = 120.0) -> None:
-        from edgeagents.ollama.manager import OllamaManager
+        from edgeagents.runtimes.ollama.manager import OllamaManager
 
         self.manager = OllamaManager(host, timeout=timeout)
         self.model = model

@@ -1,6 +1,6 @@
 """General tool-calling training data: hundreds of tools from everyday domains, built in code and seeded.
 
-The course's own data (:mod:`edgeagents.models.finetune.data`) teaches eight business tools by
+The course's own data (:mod:`edgeagents.finetune.data`) teaches eight business tools by
 heart. This module teaches the *skill*: read a tool list the model has never seen, pick the tool
 that fits (or none), and fill its arguments from the request. Tools are built compositionally,
 domain × action × parameters, so there are hundreds of distinct names and schemas:
@@ -11,7 +11,7 @@ domain × action × parameters, so there are hundreds of distinct names and sche
   ``"2026-03-03"``, "6:30 pm" -> ``"18:30"``, "2.5 kg" -> ``2.5``, "1.5 hours" -> ``90`` minutes,
   "wifi, parking and a cot" -> an array.
 
-Families (the ``kind`` of :func:`build`, which :func:`edgeagents.models.finetune.data.generate` wraps):
+Families (the ``kind`` of :func:`build`, which :func:`edgeagents.finetune.data.generate` wraps):
 
 - ``gen_single``: one tool offered and needed -> the call, its result, an answer read from the result;
 - ``gen_choose``: 2-5 tools offered (often the same domain's other actions), one fits -> as above;

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeagents.errors import InvalidRequestError, RuntimeUnavailableError
-from edgeagents.models.finetune.data import IGNORE, MIXES, Example, encode_example, generate, share_key
+from edgeagents.finetune.data import IGNORE, MIXES, Example, encode_example, generate, share_key
 from edgeagents.settings import load_settings
 
 HF_CACHE_NAME = "gemma-3-270m-hf-from-q4km"

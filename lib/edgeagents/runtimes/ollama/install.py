@@ -2,9 +2,9 @@
 
 Run by ``make ollama-server`` (which ``make setup`` calls)::
 
-    python -m edgeagents.ollama.install          # idempotent: a verified install is kept
-    python -m edgeagents.ollama.install --force  # rebuild
-    python -m edgeagents.ollama.install --require  # exit 1 when it cannot be installed here (``make test``)
+    python -m edgeagents.runtimes.ollama.install          # idempotent: a verified install is kept
+    python -m edgeagents.runtimes.ollama.install --force  # rebuild
+    python -m edgeagents.runtimes.ollama.install --require  # exit 1 when it cannot be installed here (``make test``)
 
 The server is optional: off Linux x86_64, or without a C compiler, the installer says in one
 line what it unlocks and how to get it instead (a stock Ollama) and exits 0, so ``make lab``

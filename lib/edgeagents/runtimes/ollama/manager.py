@@ -36,8 +36,8 @@ from edgeagents.errors import (
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
-from edgeagents.monitoring.server_metrics import ollama_durations
 from edgeagents.runtimes.base import Health
+from edgeagents.runtimes.server_metrics import ollama_durations
 from edgeagents.settings import load_settings
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -206,7 +206,7 @@ class OllamaManager:
                 hint="The server is busy or stuck: ask for fewer tokens (num_predict) or raise timeout=.",
             )
         if isinstance(exc, (httpx.ConnectError, ConnectionError)):
-            from edgeagents.ollama.server import HOW_TO_START
+            from edgeagents.runtimes.ollama.server import HOW_TO_START
 
             return RuntimeUnavailableError(f"Nothing answers at {self.host}.", hint=HOW_TO_START)
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.NetworkError)):
@@ -235,7 +235,7 @@ class OllamaManager:
         """Raise :class:`RuntimeUnavailableError` (with how to start one) unless a server answers."""
         h = self.health()
         if not h.ok:
-            from edgeagents.ollama.server import HOW_TO_START
+            from edgeagents.runtimes.ollama.server import HOW_TO_START
 
             raise RuntimeUnavailableError(h.detail, hint=HOW_TO_START)
         return self
@@ -333,7 +333,7 @@ class OllamaManager:
         """The Modelfile of the course model, and a label saying what it holds.
 
         With the course adapter shipped (and ``EDGEAGENTS_MODEL=course``), the adapter is folded into
-        the F16 weights (:mod:`edgeagents.ollama.merge`): Ollama's engine for Gemma 3 refuses
+        the F16 weights (:mod:`edgeagents.runtimes.ollama.merge`): Ollama's engine for Gemma 3 refuses
         ``ADAPTER`` ("loras are not yet implemented"). Without it, the plain base model.
         """
         from edgeagents.models.course import course_adapter_path
@@ -341,7 +341,7 @@ class OllamaManager:
         gguf = course_f16_gguf()
         adapter = course_adapter_path() if load_settings().model_variant == "course" else None
         if adapter is not None:
-            from edgeagents.ollama.merge import merge_lora
+            from edgeagents.runtimes.ollama.merge import merge_lora
 
             gguf = merge_lora(gguf, adapter, load_settings().models_dir / "ollama" / MERGED_FILENAME)
             label = f"base + course adapter ({adapter.name}, merged into the F16 weights)"

@@ -1,6 +1,6 @@
 """The one command behind ``make adapter``: data -> training -> GGUF adapter -> evaluation -> card.
 
-    python -m edgeagents.models.finetune [--steps N] [--threads N] [--ship]
+    python -m edgeagents.finetune [--steps N] [--threads N] [--ship]
 
 Without ``--ship`` everything lands in ``$EDGEAGENTS_HOME/finetune/run``; with it, the adapter
 and its card are copied into the library (``edgeagents/models/adapters/``), where
@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from edgeagents.errors import InvalidRequestError
+from edgeagents.finetune.data import MIXES, generate, write_jsonl
+from edgeagents.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
+from edgeagents.finetune.speed import decode_ratio
 from edgeagents.models.course import ADAPTER_DIR, course_model
-from edgeagents.models.finetune.data import MIXES, generate, write_jsonl
-from edgeagents.models.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
-from edgeagents.models.finetune.export import peft_to_gguf_adapter
-from edgeagents.models.finetune.speed import decode_ratio
+from edgeagents.models.lora_gguf import peft_to_gguf_adapter
 from edgeagents.settings import load_settings
 
 CARD_NAME = "course-lora"
@@ -50,7 +50,7 @@ def evaluate_unseen_llamacpp(adapter: Path, label: str, threads: int = 1) -> dic
     runtime's default call grammar: the form the course ships."""
     from dataclasses import replace
 
-    from edgeagents.models.finetune.unseen import evaluate_unseen
+    from edgeagents.finetune.unseen import evaluate_unseen
     from edgeagents.runtimes import LlamaCppRuntime
 
     spec = replace(course_model("base"), name="gemma-3-270m-course", adapter_path=Path(adapter), is_base_model=False)
@@ -67,8 +67,8 @@ def evaluate_transformers(peft_dir: Path | None, label: str, threads: int = 1) -
     The same items and scorer as :func:`evaluate_llamacpp`: a gap between the two would point at
     the export (PEFT -> GGUF) or at a tokenization difference, not at the training.
     """
-    from edgeagents.models.finetune.evaluate import TransformersBackend
-    from edgeagents.models.finetune.train import load_base, require_finetune
+    from edgeagents.finetune.evaluate import TransformersBackend
+    from edgeagents.finetune.train import load_base, require_finetune
 
     torch = require_finetune()
     torch.set_num_threads(threads)
@@ -118,7 +118,7 @@ def write_card(folder: Path, card: dict[str, Any]) -> tuple[Path, Path]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from edgeagents.models.finetune.train import TrainConfig, train
+    from edgeagents.finetune.train import TrainConfig, train
 
     out = Path(args.out) if args.out else load_settings().home / "finetune" / "run"
     out.mkdir(parents=True, exist_ok=True)
@@ -163,13 +163,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             reports.append(evaluate_transformers(out, "tuned, transformers", cfg.threads or load_settings().n_threads))
         card["eval"] = {r["label"]: {k: v for k, v in r.items() if k != "rows"} for r in reports}
         (out / "eval_rows.json").write_text(json.dumps(reports, indent=1, ensure_ascii=False))
-        from edgeagents.models.finetune.evaluate import EvalReport
+        from edgeagents.finetune.evaluate import EvalReport
 
         objs = [EvalReport(r["label"], r["rows"], r["seconds"]) for r in reports]
         card["table"] = format_table(objs)
         print(card["table"])
         if not args.no_unseen:
-            from edgeagents.models.finetune.unseen import UnseenReport, format_unseen_table
+            from edgeagents.finetune.unseen import UnseenReport, format_unseen_table
 
             unseen = evaluate_unseen_llamacpp(gguf, "tuned+grammar, llama.cpp")
             (out / "unseen_rows.json").write_text(json.dumps(unseen, indent=1, ensure_ascii=False))
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m edgeagents.models.finetune", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m edgeagents.finetune", description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=None, help="training steps (default: one epoch of the data)")
     ap.add_argument("--stop-after", type=int, default=None,
                     help="stop after this many steps of the planned schedule (default: the shipped card's setting)")

@@ -16,7 +16,7 @@ Families (``Example.kind``):
 - ``complexity``: the router's few-shot prompt (:func:`edgeagents.agents.multi._few_shot` with
   ``TIER_EXAMPLES``) -> `` simple`` / `` moderate`` / `` complex``, the three drawn equally often.
 - ``gen_single``, ``gen_choose``, ``gen_none``, ``gen_ask``, ``gen_multi``: general tool calling on
-  hundreds of generated tools from everyday domains (:mod:`edgeagents.models.finetune.tooldata`).
+  hundreds of generated tools from everyday domains (:mod:`edgeagents.finetune.tooldata`).
   :data:`DEFAULT_MIX` (what the shipped adapter was trained on) leaves them out; ask for them with
   ``mix=GENERAL_TOOLS_MIX``.
 
@@ -35,7 +35,7 @@ from typing import Any
 
 from edgeagents.agents.tools import PRIORITIES, TIMEZONES, TOOL_SPECS
 from edgeagents.errors import InvalidRequestError
-from edgeagents.models.finetune import tooldata
+from edgeagents.finetune import tooldata
 from edgeagents.runtimes.base import Message, ToolSpec
 from edgeagents.runtimes.chat_template import END, START, render_chat
 

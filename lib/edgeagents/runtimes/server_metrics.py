@@ -30,7 +30,7 @@ Ollama has no ``/metrics``; every response carries its own timings in nanosecond
 ``load_duration``, ``prompt_eval_count``, ``prompt_eval_duration``, ``eval_count``, ``eval_duration``):
 :func:`ollama_durations` turns them into seconds and tokens/s.
 
->>> from edgeagents.monitoring import server_metrics as sm
+>>> from edgeagents.runtimes import server_metrics as sm
 >>> sm.vllm_snapshot(server.metrics_text()).waiting      # requests queued in vLLM right now
 >>> sm.ollama_durations(reply).eval_tokens_per_s         # decode speed as Ollama measured it
 """

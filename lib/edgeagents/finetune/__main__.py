@@ -1,0 +1,3 @@
+from edgeagents.finetune.pipeline import main
+
+main()

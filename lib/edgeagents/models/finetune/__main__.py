@@ -1,3 +1,0 @@
-from edgeagents.models.finetune.pipeline import main
-
-main()
