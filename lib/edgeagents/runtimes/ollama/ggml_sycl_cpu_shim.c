@@ -6,7 +6,7 @@
  * same three functions and hands back ggml's own CPU backend instead. Everything else (model
  * loading, the scheduler, the CPU kernels in libggml-cpu-*.so) is the unmodified build.
  *
- * Built by `python -m edgeagents.runtimes.ollama.install` (make ollama-server) with:  gcc -O2 -shared -fPIC -o libggml-sycl.so THIS.c
+ * Built by `python -m edgeagents.ollama.install` (make ollama-server) with:  gcc -O2 -shared -fPIC -o libggml-sycl.so THIS.c
  * It needs no headers: the ggml types are opaque pointers, resolved at run time from libggml*.so.
  */
 #include <stddef.h>

@@ -57,6 +57,7 @@ PACKAGES = (
     "umf==0.9.1",
     "intel-openmp==2025.0.5",
 )
+# The shim is checksummed into the install stamp: editing it (even a comment) rebuilds every cached server.
 SHIM_SOURCE = Path(__file__).with_name("ggml_sycl_cpu_shim.c")
 STAMP = "install.json"
 # bigdl-core-cpp ships its Ollama binary for this platform only.
