@@ -83,7 +83,7 @@ lint:
 	$(PY) -m ruff check lib tests benchmarks conftest.py
 
 test-lib:
-	$(PY) -m pytest -q -m "not binder and not browser" tests
+	$(PY) -m pytest -q --durations=15 -m "not binder and not browser" tests
 
 # Debian's chromium for the JupyterLab browser test (Playwright's own browser download is not reachable);
 # installed only as root with apt, otherwise the test skips and says why.

@@ -165,7 +165,7 @@ def test_make_test_requires_every_optional_part(tmp_path):
     (tmp_path / "vllm").mkdir()
     (tmp_path / "vllm" / ".installed").touch()
     out = _make("test", f"VLLM_VENV={tmp_path / 'vllm'}", tmp=tmp_path).stdout
-    assert re.search(r"edgeagents\.ollama\.install --require", out), out
+    assert re.search(r"edgeagents\.runtimes\.ollama\.install --require", out), out
     assert re.search(r"edgeagents models build --require", out), out
     assert "test-browser" in out or "-m browser" in out
     assert re.search(r'-m "not binder and not browser"', out), "test-lib leaves the browser test to its own step"
