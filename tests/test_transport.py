@@ -3,6 +3,9 @@ server needed) go through each backend's translation, and each rule gives the sa
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import httpx
 import ollama
 import openai
@@ -150,3 +153,44 @@ def test_a_typed_error_passes_through_and_a_closed_runtime_says_so():
     rt = OpenAICompatRuntime(URL, "course")
     rt.close()
     assert "closed" in rt._translate(openai.APIConnectionError(request=REQUEST)).message
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """A server whose every path answers with the status its name says: /500, /404..."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
+        code = int(self.path.strip("/").split("/")[0] or 200)
+        body = b"no such route" if code == 404 else b"engine dead"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_vllm_servers_own_requests_use_the_same_rules(tmp_path):
+    from edgeagents.runtimes.process import free_port
+    from edgeagents.runtimes.vllm.runtime import VLLMServer
+
+    for name, content in (("config.json", "{}"), ("model.safetensors", ""), ("tokenizer.json", "{}")):
+        (tmp_path / name).write_text(content)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        server = VLLMServer(tmp_path, python="/bin/true", port=httpd.server_address[1])
+        with pytest.raises(BackendError, match="vLLM failed with HTTP 500"):
+            server._get("/500")
+        with pytest.raises(InvalidRequestError, match="HTTP 404"):
+            server._get("/404")
+        assert server._get("/200").status_code == 200
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+    down = VLLMServer(tmp_path, python="/bin/true", port=free_port())
+    with pytest.raises(RuntimeUnavailableError, match="Nothing answers") as info:
+        down.metrics()
+    assert "server.start()" in info.value.hint
