@@ -21,8 +21,8 @@ from edgeagents.errors import (
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
+from edgeagents.monitoring.alerts import OLLAMA_GUIDE
 from edgeagents.ollama.service import (
-    GUIDE_THRESHOLDS,
     MonitoringService,
     MultiModelManager,
     ProductionService,
@@ -104,9 +104,24 @@ def test_alerts_logic_with_the_guides_thresholds():
 
     mon = MonitoringService(Down(), "m", memory_percent=lambda: 90.0)  # type: ignore[arg-type]
     sample = mon.collect()
-    kinds = {a.kind for a in mon.check_alerts(sample)}
-    assert kinds == {"availability", "errors", "memory"}
-    assert GUIDE_THRESHOLDS == {"response_time_ms": 2000.0, "error_rate_percent": 5.0, "memory_usage_percent": 85.0}
+    alerts = {a.kind: a for a in mon.check_alerts(sample)}
+    assert set(alerts) == {"availability", "errors", "memory"}
+    assert alerts["availability"].severity == alerts["errors"].severity == "critical"
+    assert mon.thresholds == OLLAMA_GUIDE == MonitoringService(Down(), "m").thresholds  # type: ignore[arg-type]
+    # the probe went to the collector: its counts and the report come from the monitoring package
+    stats = mon.stats()
+    assert (stats.requests, stats.errors_by_type) == (1, {"RuntimeUnavailableError": 1})
+    row = mon.summary().iloc[0]
+    assert row["model"] == "m" and row["availability"] == 0.0 and row["success_rate"] == 0.0
+    # a monitor that has probed nothing judges another one's sample on its health and memory alone
+    fresh = MonitoringService(Down(), "m", thresholds=OLLAMA_GUIDE.with_(memory_percent=95.0))  # type: ignore[arg-type]
+    assert {a.kind for a in fresh.check_alerts(sample)} == {"availability"}
+
+
+def test_monitoring_thresholds_are_the_shared_type():
+    with pytest.raises(InvalidRequestError) as info:
+        MonitoringService(None, "m", thresholds={"response_time_ms": 2000})  # type: ignore[arg-type]
+    assert "OLLAMA_GUIDE.with_" in info.value.hint
 
 
 # ----------------------------------------------------------------------------- bad input without a server
@@ -260,7 +275,7 @@ def test_services_on_the_real_server(manager):
     assert ok["status"] == "success" and bad["status"] == "error"
     assert svc.metrics()["error_rate_percent"] == 50.0
     mon = MonitoringService(manager, COURSE_MODEL, num_predict=2,
-                            thresholds={**GUIDE_THRESHOLDS, "response_time_ms": 1.0})  # any real request is slower
+                            thresholds=OLLAMA_GUIDE.with_(latency_p95_s=0.001))  # any real request is slower
     sample = mon.collect()
     assert sample["ok"] and any(a.kind == "performance" for a in mon.check_alerts(sample))
     failed = mon.collect(model="edgeagents-no-such-model")

@@ -57,22 +57,26 @@ GUIDE_IDLE_REQUESTS_PER_S = 1.0
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # performance, errors, memory, queue, gpu
+    kind: str  # availability, performance, errors, memory, queue, gpu
     severity: str  # warning, critical
     message: str
     value: float
     threshold: float
 
 
-def check(stats: Stats, thresholds: Thresholds, *, memory_percent: float | None = None,
+def check(stats: Stats, thresholds: Thresholds, *, healthy: bool | None = None, memory_percent: float | None = None,
           queue_length: int | None = None, gpu_utilization_percent: float | None = None,
           gpu_memory_gb: float | None = None) -> list[Alert]:
-    """The alerts ``stats`` (and the machine figures given) raise under ``thresholds``; empty when all is well.
+    """The alerts ``stats`` (and the health check and machine figures given) raise under ``thresholds``; empty when
+    all is well.
 
-    An error rate of twice the limit or more is critical; everything else a warning.
+    A failed health check (``healthy=False``) and an error rate of twice the limit or more are critical; everything
+    else a warning.
     """
     t, out = thresholds, []
     name = f"{stats.runtime}/{stats.model}"
+    if healthy is False:
+        out.append(Alert("availability", "critical", f"{name}: the health check failed", 0.0, 1.0))
     enough = stats.window_requests >= t.min_requests
     if enough and t.latency_p95_s is not None and stats.latency_p95_s is not None \
             and stats.latency_p95_s > t.latency_p95_s:

@@ -210,6 +210,13 @@ class Collector:
                 self._trim(series)
             return [self._stats(s) for s in chosen]
 
+    def stats_of(self, runtime: str, model: str) -> Stats:
+        """One pair's figures, also before its first request (zero counts, None for every percentile)."""
+        with self._lock:
+            series = self._series.get((runtime, model)) or Series(runtime, model)
+            self._trim(series)
+            return self._stats(series)
+
     def _stats(self, s: Series) -> Stats:
         window = list(s.window)
         ok = [e for e in window if e.ok]

@@ -1,5 +1,6 @@
 """The guide's Ollama patterns, made real: a multi-model manager, a production service with metrics,
-a monitoring service with alert thresholds, and model recommendations from this machine's hardware.
+a monitoring service with the guide's alert thresholds (a preset over :mod:`edgeagents.monitoring`), and model
+recommendations from this machine's hardware.
 
 Everything here talks to a real server through :class:`~edgeagents.runtimes.ollama.manager.OllamaManager`;
 nothing is simulated. Timings are Ollama's own (``eval_count`` / ``eval_duration``) plus wall clock.
@@ -15,7 +16,10 @@ from typing import Any
 import psutil
 
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError
-from edgeagents.monitoring.alerts import OLLAMA_GUIDE
+from edgeagents.events import RequestEvent, next_request_id
+from edgeagents.monitoring.alerts import OLLAMA_GUIDE, Alert, Thresholds, check
+from edgeagents.monitoring.collector import Collector, Stats
+from edgeagents.monitoring.report import performance_report
 from edgeagents.runtimes.ollama.manager import OllamaManager, OllamaReply
 
 # ----------------------------------------------------------------------------- multi-model manager
@@ -141,85 +145,85 @@ class ProductionService:
 
 
 # ----------------------------------------------------------------------------- monitoring
-# The guide's numbers live once, in edgeagents.monitoring.alerts; this service keeps the guide's field names and units.
-GUIDE_THRESHOLDS = {"response_time_ms": OLLAMA_GUIDE.latency_p95_s * 1000, "error_rate_percent": OLLAMA_GUIDE.error_rate * 100,
-                    "memory_usage_percent": OLLAMA_GUIDE.memory_percent}
-
-
-@dataclass(frozen=True)
-class Alert:
-    kind: str  # performance, errors, memory, availability
-    severity: str  # warning, critical
-    message: str
+RUNTIME = "ollama"  # the probes' runtime name in the collector, as OllamaRuntime reports itself
+PROBE_WINDOW = 20  # probes per model that the latency and error-rate rules look at
 
 
 @dataclass
 class MonitoringService:
-    """The guide's monitoring service with its thresholds (2000 ms, 5 % errors, 85 % memory).
+    """The guide's monitoring service, as a preset over :mod:`edgeagents.monitoring`.
 
-    Each :meth:`collect` sends one real probe request (small ``num_predict``) and records the
-    response time, Ollama's decode speed, whether it failed, and the machine's memory use.
+    Its thresholds are a :class:`~edgeagents.monitoring.alerts.Thresholds`, by default the guide's
+    (:data:`~edgeagents.monitoring.alerts.OLLAMA_GUIDE`: 2 s, 5 % errors, 85 % memory); its alerts are
+    :func:`~edgeagents.monitoring.alerts.check`'s; every probe feeds :attr:`collector` (per model, the last
+    ``PROBE_WINDOW`` probes), and :meth:`summary` is the monitoring package's performance report.
+
+    Each :meth:`collect` runs one health check and sends one real probe request (small ``num_predict``), and
+    returns the guide's sample: response time, Ollama's decode speed, whether it failed, the machine's memory use.
     """
 
     manager: OllamaManager
     probe_model: str
-    thresholds: dict[str, float] = field(default_factory=lambda: dict(GUIDE_THRESHOLDS))
+    thresholds: Thresholds = OLLAMA_GUIDE
     probe_prompt: str = "Hello"
     num_predict: int = 4
     history: list[dict[str, Any]] = field(default_factory=list)
     memory_percent: Callable[[], float] = field(default=lambda: psutil.virtual_memory().percent)
+    collector: Collector = field(default_factory=lambda: Collector(window_s=3_600, max_window=PROBE_WINDOW))
 
-    def collect(self, *, model: str | None = None, timeout_note: str = "") -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        if not isinstance(self.thresholds, Thresholds):
+            raise InvalidRequestError(
+                f"thresholds must be a Thresholds, not {type(self.thresholds).__name__}.",
+                hint="Start from the guide's and change one rule: OLLAMA_GUIDE.with_(memory_percent=80.0) "
+                     "(seconds and fractions: latency_p95_s=2.0, error_rate=0.05).")
+
+    def collect(self, *, model: str | None = None) -> dict[str, Any]:
+        model = model or self.probe_model
         health = self.manager.health()
         sample: dict[str, Any] = {"timestamp": time.time(), "service_status": "healthy" if health.ok else "down",
-                                  "model": model or self.probe_model, "memory_usage_percent": self.memory_percent()}
+                                  "model": model, "memory_usage_percent": self.memory_percent()}
         start = time.perf_counter()
+        reply, error = None, None
         try:
-            reply = self.manager.generate(model or self.probe_model, self.probe_prompt, num_predict=self.num_predict)
-            sample.update(ok=True, response_time_ms=(time.perf_counter() - start) * 1000,
-                          tokens_per_second=reply.tokens_per_second, completion_tokens=reply.completion_tokens)
+            reply = self.manager.generate(model, self.probe_prompt, num_predict=self.num_predict)
         except EdgeAgentsError as exc:
-            sample.update(ok=False, response_time_ms=(time.perf_counter() - start) * 1000, error=exc.message)
+            error = exc
+        seconds = time.perf_counter() - start
+        sample.update(ok=error is None, response_time_ms=seconds * 1000)
+        if reply is not None:
+            sample.update(tokens_per_second=reply.tokens_per_second, completion_tokens=reply.completion_tokens)
+        else:
+            sample["error"] = error.message
+        tokens = reply.completion_tokens if reply is not None else 0
+        self.collector.observe(RequestEvent(
+            next_request_id(), "end", RUNTIME, model, "text_completion", duration_s=seconds,
+            # Ollama measures its decode (eval_duration): the rest of the wall time came before the first token
+            ttft_s=max(0.0, seconds - reply.eval_s) if reply is not None and tokens else None,
+            prompt_tokens=reply.prompt_tokens if reply is not None else 0, completion_tokens=tokens,
+            error_type=type(error).__name__ if error is not None else None))
         self.history.append(sample)
         self.history = self.history[-100:]
         return sample
 
-    def error_rate_percent(self, window: int = 20) -> float:
-        recent = self.history[-window:]
-        return 100 * sum(1 for s in recent if not s["ok"]) / len(recent) if recent else 0.0
+    def stats(self, model: str | None = None) -> Stats:
+        """The collector's figures for ``model`` (default: the probe model) over its last probes."""
+        return self.collector.stats_of(RUNTIME, model or self.probe_model)
 
     def check_alerts(self, sample: dict[str, Any] | None = None) -> list[Alert]:
+        """The alerts for ``sample`` (default: the latest): its health check and memory reading, with the latency
+        and error-rate figures of its model's recent probes."""
         sample = sample or (self.history[-1] if self.history else None)
         if sample is None:
             return []
-        t = self.thresholds
-        alerts = []
-        if sample["service_status"] != "healthy":
-            alerts.append(Alert("availability", "critical", "Ollama is not answering."))
-        if sample["ok"] and sample["response_time_ms"] > t["response_time_ms"]:
-            alerts.append(Alert("performance", "warning",
-                                f"Response time {sample['response_time_ms']:.0f} ms > {t['response_time_ms']:.0f} ms."))
-        if not sample["ok"]:
-            alerts.append(Alert("errors", "warning", f"Request failed: {sample.get('error', '')[:120]}"))
-        rate = self.error_rate_percent()
-        if rate > t["error_rate_percent"]:
-            alerts.append(Alert("errors", "critical", f"Error rate {rate:.0f} % > {t['error_rate_percent']:.0f} %."))
-        if sample["memory_usage_percent"] > t["memory_usage_percent"]:
-            alerts.append(Alert("memory", "warning",
-                                f"Memory use {sample['memory_usage_percent']:.0f} % > {t['memory_usage_percent']:.0f} %."))
-        return alerts
+        return check(self.stats(sample["model"]), self.thresholds, healthy=sample["service_status"] == "healthy",
+                     memory_percent=sample["memory_usage_percent"])
 
-    def summary(self) -> dict[str, Any]:
-        ok = [s for s in self.history if s["ok"]]
-        times = [s["response_time_ms"] for s in ok]
-        return {
-            "checks": len(self.history),
-            "uptime_percent": round(100 * sum(1 for s in self.history if s["service_status"] == "healthy")
-                                    / len(self.history), 1) if self.history else 0.0,
-            "error_rate_percent": round(self.error_rate_percent(), 1),
-            "avg_response_time_ms": round(sum(times) / len(times), 1) if times else 0.0,
-            "max_response_time_ms": round(max(times), 1) if times else 0.0,
-        }
+    def summary(self) -> Any:
+        """The performance report (a DataFrame, one row per probed model): availability from the health checks,
+        success rate, mean / p95 / max latency in seconds, requests per second, tokens per second."""
+        checks = [s["service_status"] == "healthy" for s in self.history]
+        return performance_report(self.collector.stats(runtime=RUNTIME), health={RUNTIME: checks})
 
 
 # ----------------------------------------------------------------------------- hardware recommendations

@@ -4,6 +4,9 @@
 - :class:`LlamaCppServer`: llama.cpp's OpenAI-compatible server on 127.0.0.1, for labs that need HTTP.
 - :class:`~edgeagents.runtimes.onnx_genai.OnnxGenAIRuntime`: ONNX Runtime GenAI in-process (the forge extra).
 - :class:`OpenAICompatRuntime`: any OpenAI-compatible endpoint (llama.cpp server, Ollama, vLLM, a cloud API).
+
+What a client's failure means (timeout, nothing listening, unknown model, context overflow, a broken stream...)
+is decided in one place for every backend: :mod:`edgeagents.runtimes.transport`.
 """
 
 from edgeagents.runtimes.base import (

@@ -12,16 +12,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from edgeagents.errors import (
-    BackendError,
-    ContextOverflowError,
     EdgeAgentsError,
-    InvalidRequestError,
-    ModelNotFoundError,
     RuntimeClosedError,
     RuntimeUnavailableError,
     UnsupportedFeatureError,
 )
 from edgeagents.runtimes import requests as rq
+from edgeagents.runtimes import transport
 from edgeagents.runtimes.base import (
     Health,
     Message,
@@ -89,41 +86,16 @@ class OpenAICompatRuntime(BaseRuntime):
         )
 
     # --------------------------------------------------------------- errors
-    def _translate(self, exc: Exception) -> EdgeAgentsError:
-        o = self._openai
-        if isinstance(exc, EdgeAgentsError):
-            return exc
-        if self._closed:  # close() shut the connections under a pending stream
-            return self._closed_error()
-        if isinstance(exc, o.APITimeoutError):
-            return RuntimeUnavailableError(
-                f"{self.base_url} did not answer within {self.timeout:.0f} s.", hint="Is the server busy or stuck?"
-            )
-        if isinstance(exc, o.APIConnectionError):
-            return RuntimeUnavailableError(
-                f"Nothing answers at {self.base_url}.", hint="Start the server first, or check base_url and the port."
-            )
-        if isinstance(exc, o.NotFoundError):
-            return ModelNotFoundError(
-                f"{self.base_url} does not know the model {self.model!r}.",
-                hint="List the server's models with runtime.models().",
-            )
-        if isinstance(exc, o.BadRequestError):
-            text = str(exc)
-            low = text.lower()
-            if ("context" in low and ("length" in low or "window" in low or "exceed" in low)) or "max_model_len" in low:
-                return ContextOverflowError.from_message(
-                    f"The server says the request does not fit its context: {text[:300]}")
-            return InvalidRequestError(f"The server rejected the request: {text[:300]}")
-        if isinstance(exc, o.APIStatusError):
-            return BackendError(f"The server failed with HTTP {exc.status_code}: {str(exc)[:300]}")
-        return BackendError(f"The request to {self.base_url} failed: {type(exc).__name__}: {exc}")
+    def _peer(self) -> transport.Peer:
+        return transport.Peer(self.base_url, model=self.model, timeout=self.timeout)
 
-    def _cut_off(self, n_chunks: int) -> BackendError:
-        return BackendError(
-            f"The server at {self.base_url} closed the stream before it finished (after {n_chunks} chunk(s)).",
-            hint="The server probably stopped or crashed mid-answer: check runtime.health() and the server's log.",
-        )
+    def _translate(self, exc: Exception, *, answering: bool = False, chunks: int | None = None) -> EdgeAgentsError:
+        if self._closed and not isinstance(exc, EdgeAgentsError):  # close() shut the connections under a pending stream
+            return self._closed_error()
+        return transport.translate(exc, self._peer(), answering=answering, chunks=chunks)
+
+    def _cut_off(self, n_chunks: int) -> EdgeAgentsError:
+        return transport.typed_error(transport.Failure("stream_broken"), self._peer(), chunks=n_chunks)
 
     def _check_finished(self, finish: str | None, n_chunks: int, resend: Callable[[], Any]) -> None:
         """A stream that ends without a finish_reason was cut off: it must never pass for a whole answer.
@@ -151,10 +123,7 @@ class OpenAICompatRuntime(BaseRuntime):
         """A connection lost after the server began its answer is a cut-off stream, not a server never reached."""
         if self._closed:
             return RuntimeClosedError(f"This {self.name} runtime was closed while the stream was being read.")
-        o = self._openai
-        if answering and isinstance(exc, o.APIConnectionError) and not isinstance(exc, o.APITimeoutError):
-            return self._cut_off(n_chunks)
-        return self._translate(exc)
+        return self._translate(exc, answering=answering, chunks=n_chunks)
 
     # --------------------------------------------------------------- requests
     def _params(self, options: dict[str, Any]) -> dict[str, Any]:

@@ -30,12 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from edgeagents.errors import (
-    BackendError,
     EdgeAgentsError,
-    InvalidRequestError,
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
+from edgeagents.runtimes import transport
 from edgeagents.runtimes.base import Health
 from edgeagents.runtimes.server_metrics import ollama_durations
 from edgeagents.settings import load_settings
@@ -176,42 +175,23 @@ class OllamaManager:
         return f"{self.host}/v1"
 
     # ---------------------------------------------------------------- errors
+    def _peer(self, model: str | None = None) -> transport.Peer:
+        from edgeagents.runtimes.ollama.server import HOW_TO_START
+
+        return transport.Peer(
+            self.host, name="Ollama", model=model, timeout=self.timeout, how_to_start=HOW_TO_START,
+            list_models="List models with manager.list_models(); create the course model with manager.ensure_course_model().",
+            when_slow="The server is busy or stuck: ask for fewer tokens (num_predict) or raise timeout=.",
+            when_offline="Create the model from a local GGUF instead: manager.create_from_gguf(name, path).",
+            when_cut_off="The server or its runner stopped mid-answer: check manager.health() and the server's log.",
+        )
+
     def _translate(self, exc: BaseException, model: str | None = None) -> EdgeAgentsError:
-        import httpx
+        return transport.translate(exc, self._peer(model))
 
-        o = self._ollama
-        if isinstance(exc, EdgeAgentsError):
-            return exc
-        if isinstance(exc, o.ResponseError):
-            text = str(exc.error)
-            low = text.lower()
-            if exc.status_code == 404 or "not found" in low:
-                return ModelNotFoundError(
-                    f"Ollama at {self.host} has no model {model!r}: {text[:200]}",
-                    hint="List models with manager.list_models(); create the course model with manager.ensure_course_model().",
-                )
-            if "pull" in low or "registry" in low or "dial tcp" in low or "lookup" in low:
-                return RuntimeUnavailableError(
-                    f"Ollama could not reach its model registry (offline?): {text[:200]}",
-                    hint="Create the model from a local GGUF instead: manager.create_from_gguf(name, path).",
-                )
-            if exc.status_code is None or exc.status_code < 0:  # an error sent inside a stream
-                return BackendError(f"Ollama reported an error while answering: {text[:300]}")
-            if exc.status_code >= 500:
-                return BackendError(f"Ollama failed with HTTP {exc.status_code}: {text[:300]}")
-            return InvalidRequestError(f"Ollama rejected the request (HTTP {exc.status_code}): {text[:300]}")
-        if isinstance(exc, httpx.TimeoutException):
-            return RuntimeUnavailableError(
-                f"Ollama at {self.host} did not answer within {self.timeout:.0f} s.",
-                hint="The server is busy or stuck: ask for fewer tokens (num_predict) or raise timeout=.",
-            )
-        if isinstance(exc, (httpx.ConnectError, ConnectionError)):
-            from edgeagents.runtimes.ollama.server import HOW_TO_START
-
-            return RuntimeUnavailableError(f"Nothing answers at {self.host}.", hint=HOW_TO_START)
-        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.NetworkError)):
-            return BackendError(f"The connection to Ollama broke while it was answering: {exc}")
-        return BackendError(f"The request to Ollama failed: {type(exc).__name__}: {exc}")
+    def _cut_off(self, model: str | None = None) -> EdgeAgentsError:
+        """A stream that ended without its final ``done`` part."""
+        return transport.typed_error(transport.Failure("stream_broken"), self._peer(model))
 
     def _call(self, fn: Any, *args: Any, _model: str | None = None, **kwargs: Any) -> Any:
         try:
@@ -415,7 +395,7 @@ class OllamaManager:
         except Exception as exc:
             raise self._translate(exc, model) from exc
         if last is None or not last.done:
-            raise BackendError("Ollama's stream ended before the answer was done.")
+            raise self._cut_off(model)
         yield _reply(last, time.perf_counter() - start, text)
 
     def generate(self, model: str, prompt: str, *, num_predict: int | None = 32, raw: bool = False, **options: Any) -> OllamaReply:

@@ -101,9 +101,7 @@ class OllamaRuntime(BaseRuntime):
                     raise self._closed_error() from None
                 raise manager._translate(exc, self.model) from exc
             if last is None or not last.done:
-                from edgeagents.errors import BackendError
-
-                raise BackendError("Ollama's stream ended before the answer was done.")
+                raise manager._cut_off(self.model)
             usage = Usage(last.prompt_eval_count or 0, last.eval_count or 0)
             finish = "tool_calls" if calls else ("length" if last.done_reason == "length" else "stop")
             yield Result(text, finish, usage, watch.timings(usage.prompt_tokens, usage.completion_tokens),

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import httpx
 
-from edgeagents.errors import BackendError, ModelNotFoundError, RuntimeUnavailableError
+from edgeagents.errors import ModelNotFoundError, RuntimeUnavailableError
+from edgeagents.runtimes import transport
 from edgeagents.runtimes.base import Health
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
 from edgeagents.runtimes.process import ServerProcess
@@ -348,12 +349,11 @@ class VLLMServer(ServerProcess):
     def _get(self, path: str) -> httpx.Response:
         try:
             r = httpx.get(f"{self.root_url}{path}", timeout=10.0)
+            r.raise_for_status()
         except httpx.HTTPError as exc:
-            raise RuntimeUnavailableError(
-                f"Nothing answers at {self.root_url} ({type(exc).__name__}).", hint="Start the server with server.start()."
-            ) from None
-        if r.status_code != 200:
-            raise BackendError(f"GET {path} answered HTTP {r.status_code}: {r.text[:200]}")
+            peer = transport.Peer(self.root_url, name="vLLM", timeout=10.0,
+                                  how_to_start="Start the server with server.start().")
+            raise transport.translate(exc, peer) from None
         return r
 
     def models(self) -> list[str]:
