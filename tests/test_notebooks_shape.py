@@ -2,8 +2,8 @@
 
 nbval runs the notebooks (see `make test-labs`); this checks what running cannot:
 outputs cleared, a title naming the lab, a run-time estimate, three or more checked
-exercises, a quiz loaded from its data file (no answer key in a cell), links to the
-previous and next lab, and a solutions notebook.
+exercises of which two or more have the learner write code, a quiz loaded from its data
+file (no answer key in a cell), links to the previous and next lab, and a solutions notebook.
 """
 
 from __future__ import annotations
@@ -58,6 +58,46 @@ def test_lab_shape(path):
     assert solution.exists(), f"worked solutions in {solution.relative_to(LABS_DIR.parent)}"
     solved = set(re.findall(rf'check\.that\(\s*"({number}\.\d+)"', _text(_read(solution))))
     assert exercises <= solved, f"the solutions check every exercise: missing {sorted(exercises - solved)}"
+
+
+# An exercise's code cell says what the learner does in its metadata, {"edgeagents": {"exercise": "03.2", "kind": ...}}:
+# "code" writes code against the lab's API (a function, a class, a call, an object built from it) that the check runs
+# on cases a wrong answer fails; "calc" is a formula on values the lab measured; "lookup" reads a value off a result
+# or picks one by trial.
+EXERCISE_KINDS = {"code", "calc", "lookup"}
+# Labs whose exercises another branch is rewriting (issue 19); delete the lab's line once that branch is merged.
+EXERCISES_PENDING = frozenset({
+    "10",
+})
+
+
+def _exercise_tags(nb: nbformat.NotebookNode, number: str) -> dict[str, str]:
+    tags = {}
+    for cell in nb.cells:
+        tag = cell.metadata.get("edgeagents", {})
+        if cell.cell_type == "code" and "exercise" in tag:
+            assert tag["exercise"] not in tags, f"exercise {tag['exercise']} is tagged on two cells"
+            assert re.search(rf'check\.that\(\s*"{re.escape(tag["exercise"])}"', cell.source), \
+                f"the cell tagged {tag['exercise']} runs its check.that(\"{tag['exercise']}\", ...)"
+            tags[tag["exercise"]] = tag.get("kind")
+    return tags
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_have_the_learner_write_code(path):
+    number = path.name[:2]
+    if number in EXERCISES_PENDING:
+        pytest.skip(f"lab {number}'s exercises are being rewritten on another branch")
+    nb = _read(path)
+    tags = _exercise_tags(nb, number)
+    checked = set(re.findall(rf'check\.that\(\s*"({number}\.\d+)"', _text(nb)))
+    assert set(tags) == checked, f"tag every checked exercise's cell: untagged {sorted(checked - set(tags))}"
+    assert not {k for k in tags.values()} - EXERCISE_KINDS, f"kinds are {sorted(EXERCISE_KINDS)}: {tags}"
+    assert len(tags) >= 3, f"at least three exercises, found {sorted(tags)}"
+    written = sorted(e for e, kind in tags.items() if kind == "code")
+    assert len(written) >= 2, f"at least two exercises in which the learner writes code, found {written} in {tags}"
+    solution = LABS_DIR / "solutions" / f"{path.stem}_solutions.ipynb"
+    assert _exercise_tags(_read(solution), number) == tags, "the solutions tag the same exercises with the same kinds"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -16,6 +16,12 @@ REPO = Path(__file__).resolve().parents[1]
 md = nbformat.v4.new_markdown_cell
 code = nbformat.v4.new_code_cell
 
+
+def exercise(source: str, number: str, kind: str) -> nbformat.NotebookNode:
+    """An exercise's code cell, tagged for the shape test: kind "code" (the learner writes code against the lab's
+    API), "calc" (a formula on measured values) or "lookup" (a value read off a result)."""
+    return code(source, metadata={"edgeagents": {"exercise": number, "kind": kind}})
+
 INTRO = """# Lab 14 · Capstone: an offline customer-service system, served and evaluated
 
 **Estimated run time:** about 5 minutes on a 2-core laptop with one llama.cpp thread (the README's lab table has
@@ -389,8 +395,8 @@ def cells(solutions: bool) -> list:
                                                "sentence on why.*\n\n**You will:**", 1)
     return [md(intro), code(STEP0), md(GUIDE_STEPS), md(S1), code(STEP1), md(S1B), code(STEP1B), md(S2), code(STEP2),
             code(STEP3), md(S3), code(STEP4), md(S4), code(STEP5), md(PREDICT), code(STEP6), code(STEP6B), md(S5),
-            code(STEP7), md(S6), code(STEP8), code(STEP8B), md(S7), code(STEP9), md(S8), code(ex1), md(S8B),
-            code(STEP10), md(S9), code(ex2), md(S10), code(ex3), md("## 7 · Quiz"), code(QUIZ), code(TIDY),
+            code(STEP7), md(S6), code(STEP8), code(STEP8B), md(S7), code(STEP9), md(S8), exercise(ex1, "14.1", "code"), md(S8B),
+            code(STEP10), md(S9), exercise(ex2, "14.2", "calc"), md(S10), exercise(ex3, "14.3", "code"), md("## 7 · Quiz"), code(QUIZ), code(TIDY),
             md(SUMMARY)]
 
 
