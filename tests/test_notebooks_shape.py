@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from edgeagents.doctor import LABS
+from edgeagents.labtable import RUN_BEGIN, RUN_END
 from edgeagents.quiz import QUIZ_DIR, Quiz
 
 LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
@@ -37,13 +38,35 @@ def test_committed_without_outputs(path):
             assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear outputs before committing"
 
 
+# What `make lab-table` writes between the run-time markers: figures from a measured run, or that there is none yet.
+RUN_TIME_LINE = re.compile(r"\*\*Run time:\*\* (not measured yet on this machine|(not measured|[\d.]+ (s|min)) for the "
+                           r"lab, (not measured|[\d.]+ (s|min)) for its worked solutions)")
+
+
+def _run_time_line(nb: nbformat.NotebookNode) -> str:
+    head = nb.cells[0].source
+    assert RUN_BEGIN in head and RUN_END in head, f"the first cell holds the run-time markers {RUN_BEGIN!r} … {RUN_END!r}"
+    before, rest = head.split(RUN_BEGIN, 1)
+    line, after = rest.split(RUN_END, 1)
+    assert RUN_TIME_LINE.match(line.strip()), f"the run-time line is the generated one (make lab-table): {line.strip()!r}"
+    # an estimate typed by hand next to the measured line would contradict it
+    typed = re.search(r"run time|\babout \d+(–\d+)? minutes?\b|~\d+ ?(s|min)\b", before + after, re.I)
+    assert not typed, f"a hand-written run-time estimate beside the measured line: {typed.group(0)!r}"
+    return line.strip()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + sorted((LABS_DIR / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_header_shows_the_measured_run_time(path):
+    assert _run_time_line(_read(path))
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_lab_shape(path):
     number = path.name[:2]
     nb = _read(path)
     text = _text(nb)
     assert nb.cells[0].source.startswith(f"# Lab {number}"), "the first cell titles the lab"
-    assert re.search(r"run time", text, re.I), "the lab estimates its run time"
+    assert _run_time_line(nb), "the lab's header shows its measured run time"
     exercises = set(re.findall(rf'check\.that\(\s*"({number}\.\d+)"', text))
     assert len(exercises) >= 3, f"at least three checked exercises, found {sorted(exercises)}"
     assert f'Quiz.load("{number}")' in text, f'a quiz, loaded with Quiz.load("{number}")'

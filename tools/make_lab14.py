@@ -24,9 +24,10 @@ def exercise(source: str, number: str, kind: str) -> nbformat.NotebookNode:
 
 INTRO = """# Lab 14 · Capstone: an offline customer-service system, served and evaluated
 
-**Estimated run time:** about 5 minutes on a 2-core laptop with one llama.cpp thread (the README's lab table has
-the time and peak memory measured on such a machine). Memory: two copies of the course model at most, one of
-them while a runtime is restarted.
+<!-- run-time:begin (make lab-table writes this line from measured runs) -->
+**Run time:** not measured yet.
+<!-- run-time:end -->
+Memory: two copies of the course model at most, one of them while a runtime is restarted.
 
 Every lab so far built one part. This one puts them together into a system a shop could run on a single small
 machine, with no cloud account and no network: the Agent Framework agent of Lab 11 on the course model of Lab 07,
@@ -410,6 +411,10 @@ def write(path: Path, solutions: bool) -> None:
 
 
 if __name__ == "__main__":
-    write(REPO / "labs" / "14_capstone.ipynb", solutions=False)
-    write(REPO / "labs" / "solutions" / "14_capstone_solutions.ipynb", solutions=True)
+    from edgeagents.labtable import update_notebook
+
+    for path, solutions in ((REPO / "labs" / "14_capstone.ipynb", False),
+                            (REPO / "labs" / "solutions" / "14_capstone_solutions.ipynb", True)):
+        write(path, solutions)
+        update_notebook(path)  # the run-time line, from this machine's measured runs (make lab-table)
     print("wrote labs/14_capstone.ipynb and labs/solutions/14_capstone_solutions.ipynb")
