@@ -144,3 +144,31 @@ def test_readme_and_instructor_page_have_the_generated_lab_table(tmp_path, page)
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         labtable.update_readme(tmp_path / "plain.md", {})
+
+
+def test_run_time_line_in_each_notebook_comes_from_the_measurements(tmp_path):
+    labs = tmp_path / "labs"
+    (labs / "solutions").mkdir(parents=True)
+    for name in ("00_start_here", "07_specialising_an_slm"):
+        for path in (labs / f"{name}.ipynb", labs / "solutions" / f"{name}_solutions.ipynb"):
+            path.write_bytes((REPO / "labs" / path.relative_to(labs)).read_bytes())
+    timings = {"labs": {"07_specialising_an_slm": {"seconds": 258.2, "peak_rss_mb": 2700, "cpus": 2, "threads": "1",
+                                                    "measured_at": "2026-12-03T15:40:27Z"}}}
+    lab07, sol07 = labs / "07_specialising_an_slm.ipynb", labs / "solutions" / "07_specialising_an_slm_solutions.ipynb"
+    before = lab07.read_text()
+    for path in (lab07, sol07, labs / "00_start_here.ipynb"):
+        labtable.update_notebook(path, timings, labs)
+    head = nbformat.read(lab07, as_version=4).cells[0].source
+    assert "**Run time:** 4.3 min for the lab, not measured for its worked solutions, peak memory 2.7 GB" in head
+    assert "by `make test` on 2 cores" in head and "2026-12-03" in head and "](../README.md#the-labs)" in head
+    assert "](../../README.md#the-labs)" in nbformat.read(sol07, as_version=4).cells[0].source
+    # Lab 00 runs on Binder, so only a Binder measurement counts for it: none here
+    assert "not measured yet on this machine" in nbformat.read(labs / "00_start_here.ipynb", as_version=4).cells[0].source
+    # only the header's line changed, and a second run with the same figures changes nothing
+    old, new = nbformat.read(REPO / "labs" / "07_specialising_an_slm.ipynb", as_version=4), nbformat.read(lab07, as_version=4)
+    assert [c.source for c in old.cells[1:]] == [c.source for c in new.cells[1:]] and lab07.read_text() != before
+    assert labtable.update_notebook(lab07, timings, labs) is False
+    bare = tmp_path / "bare.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Lab 07 · no markers")]), bare)
+    with pytest.raises(ValueError, match="markers"):
+        labtable.update_notebook(bare, timings, labs)

@@ -16,11 +16,18 @@ REPO = Path(__file__).resolve().parents[1]
 md = nbformat.v4.new_markdown_cell
 code = nbformat.v4.new_code_cell
 
+
+def exercise(source: str, number: str, kind: str) -> nbformat.NotebookNode:
+    """An exercise's code cell, tagged for the shape test: kind "code" (the learner writes code against the lab's
+    API), "calc" (a formula on measured values) or "lookup" (a value read off a result)."""
+    return code(source, metadata={"edgeagents": {"exercise": number, "kind": kind}})
+
 INTRO = """# Lab 14 · Capstone: an offline customer-service system, served and evaluated
 
-**Estimated run time:** about 5 minutes on a 2-core laptop with one llama.cpp thread (the README's lab table has
-the time and peak memory measured on such a machine). Memory: two copies of the course model at most, one of
-them while a runtime is restarted.
+<!-- run-time:begin (make lab-table writes this line from measured runs) -->
+**Run time:** not measured yet.
+<!-- run-time:end -->
+Memory: two copies of the course model at most, one of them while a runtime is restarted.
 
 Every lab so far built one part. This one puts them together into a system a shop could run on a single small
 machine, with no cloud account and no network: the Agent Framework agent of Lab 11 on the course model of Lab 07,
@@ -389,8 +396,8 @@ def cells(solutions: bool) -> list:
                                                "sentence on why.*\n\n**You will:**", 1)
     return [md(intro), code(STEP0), md(GUIDE_STEPS), md(S1), code(STEP1), md(S1B), code(STEP1B), md(S2), code(STEP2),
             code(STEP3), md(S3), code(STEP4), md(S4), code(STEP5), md(PREDICT), code(STEP6), code(STEP6B), md(S5),
-            code(STEP7), md(S6), code(STEP8), code(STEP8B), md(S7), code(STEP9), md(S8), code(ex1), md(S8B),
-            code(STEP10), md(S9), code(ex2), md(S10), code(ex3), md("## 7 · Quiz"), code(QUIZ), code(TIDY),
+            code(STEP7), md(S6), code(STEP8), code(STEP8B), md(S7), code(STEP9), md(S8), exercise(ex1, "14.1", "code"), md(S8B),
+            code(STEP10), md(S9), exercise(ex2, "14.2", "calc"), md(S10), exercise(ex3, "14.3", "code"), md("## 7 · Quiz"), code(QUIZ), code(TIDY),
             md(SUMMARY)]
 
 
@@ -404,6 +411,10 @@ def write(path: Path, solutions: bool) -> None:
 
 
 if __name__ == "__main__":
-    write(REPO / "labs" / "14_capstone.ipynb", solutions=False)
-    write(REPO / "labs" / "solutions" / "14_capstone_solutions.ipynb", solutions=True)
+    from edgeagents.labtable import update_notebook
+
+    for path, solutions in ((REPO / "labs" / "14_capstone.ipynb", False),
+                            (REPO / "labs" / "solutions" / "14_capstone_solutions.ipynb", True)):
+        write(path, solutions)
+        update_notebook(path)  # the run-time line, from this machine's measured runs (make lab-table)
     print("wrote labs/14_capstone.ipynb and labs/solutions/14_capstone_solutions.ipynb")

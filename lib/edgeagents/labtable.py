@@ -1,14 +1,17 @@
-"""The README's lab table, generated from measured runs (``make lab-table``), never typed by hand.
+"""The README's lab table and each lab's run-time line, generated from measured runs (``make lab-table``).
 
 Each row joins what the doctor knows a lab needs (:data:`edgeagents.doctor.LABS`) with the last measured run of the
-lab and of its solutions (:mod:`edgeagents.labrun`: ``make test`` records them). A lab with no measurement says so.
+lab and of its solutions (:mod:`edgeagents.labrun`: ``make test`` records them). The same figures go into the
+"Run time" line at the top of every lab notebook and its solutions, between the run-time markers. A lab with no
+measurement says so; nothing here is typed by hand.
 
-    python -m edgeagents.labtable README.md docs/instructors.md   # rewrite the tables between the markers
+    python -m edgeagents.labtable README.md docs/instructors.md   # the tables, and the line in every notebook
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -19,6 +22,8 @@ from edgeagents.labrun import load_timings
 
 BEGIN = "<!-- lab-table:begin (make lab-table writes this from measured runs) -->"
 END = "<!-- lab-table:end -->"
+RUN_BEGIN = "<!-- run-time:begin (make lab-table writes this line from measured runs) -->"
+RUN_END = "<!-- run-time:end -->"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -71,6 +76,55 @@ def render(timings: dict, labs_dir: Path = REPO / "labs", link_prefix: str = "la
     return "\n".join(rows)
 
 
+def run_time_line(timings: dict, number: str, labs_dir: Path = REPO / "labs", table_link: str = "../README.md#the-labs") -> str:
+    """The Markdown line a lab's header shows: its measured run time and its solutions', or that none is measured."""
+    needs = next(n for n in LABS if n.lab == number)
+    found = sorted(labs_dir.glob(f"{number}_*.ipynb"))
+    if not found:
+        raise ValueError(f"no notebook for lab {number} in {labs_dir}")
+    lab, solutions = _run(timings, needs, found[0].stem), _run(timings, needs, f"{found[0].stem}_solutions")
+    every = f"the [lab table]({table_link}) has every lab"
+    if lab is None and solutions is None:
+        return f"**Run time:** not measured yet on this machine (`make test` measures it); {every}."
+    runs = [r for r in (lab, solutions) if r]
+    peaks = [r["peak_rss_mb"] for r in runs if r.get("peak_rss_mb")]
+    peak = f", peak memory {max(peaks) / 1000:.1f} GB" if peaks else ""
+    where = ("in the Binder environment" if not needs.not_on_binder else
+             f"by `make test` on {runs[0].get('cpus', '?')} cores, {runs[0].get('threads') or 'default'} llama.cpp thread(s)")
+    day = max(r.get("measured_at", "")[:10] for r in runs)
+    return (f"**Run time:** {_minutes(lab)} for the lab, {_minutes(solutions)} for its worked solutions{peak}; "
+            f"measured {where} on {day}; {every}.")
+
+
+def update_notebook(path: Path, timings: dict | None = None, labs_dir: Path = REPO / "labs") -> bool:
+    """Rewrite the run-time line between the markers in the first cell of ``path`` (a lab or its solutions).
+
+    Only that cell's source changes: the JSON is written back in its own key order, so the rest of the file is
+    byte for byte what it was. True when the file changed.
+    """
+    raw = path.read_text(encoding="utf-8")
+    nb = json.loads(raw)
+    head = nb["cells"][0]
+    text = "".join(head["source"]) if isinstance(head["source"], list) else head["source"]
+    if RUN_BEGIN not in text or RUN_END not in text:
+        raise ValueError(f"{path} has no run-time markers in its first cell: put {RUN_BEGIN!r} and {RUN_END!r} on "
+                         "lines of their own where the run-time line goes")
+    link = "../../README.md#the-labs" if path.parent.name == "solutions" else "../README.md#the-labs"
+    line = run_time_line(load_timings() if timings is None else timings, path.name[:2], labs_dir, link)
+    new = re.sub(re.escape(RUN_BEGIN) + ".*?" + re.escape(RUN_END), lambda _: f"{RUN_BEGIN}\n{line}\n{RUN_END}",
+                 text, flags=re.S)
+    if new == text:
+        return False
+    head["source"] = new.splitlines(keepends=True)
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return True
+
+
+def notebooks(labs_dir: Path = REPO / "labs") -> list[Path]:
+    """Every lab notebook and its solutions twin."""
+    return sorted(labs_dir.glob("[0-9][0-9]_*.ipynb")) + sorted((labs_dir / "solutions").glob("[0-9][0-9]_*.ipynb"))
+
+
 def update_readme(readme: Path, timings: dict | None = None, labs_dir: Path = REPO / "labs") -> bool:
     """Rewrite the table between the markers in ``readme`` (any Markdown file); True when the file changed."""
     text = readme.read_text()
@@ -92,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.files:
         changed = update_readme(path, timings)
         print(f"{path}: lab table {'updated' if changed else 'unchanged'}")
+    changed = [p.name for p in notebooks() if update_notebook(p, timings)]
+    print(f"run-time line updated in {len(changed)} notebook(s)" + (f": {', '.join(changed)}" if changed else ""))
     return 0
 
 
