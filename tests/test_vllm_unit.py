@@ -148,6 +148,18 @@ def test_autoscaling_rules():
     assert kinds(_snap(utilization_source="unreachable")) == {"restart"}
 
 
+def test_autoscaling_thresholds_are_the_shared_type():
+    from edgeagents.errors import InvalidRequestError
+    from edgeagents.monitoring import VLLM_GUIDE
+
+    assert VLLMMonitor({"a": dict}).thresholds is VLLM_GUIDE
+    strict = VLLMMonitor({"a": dict}, thresholds=VLLM_GUIDE.with_(queue_length=4, latency_p95_s=None))
+    assert [r["type"] for r in strict.auto_scaling_recommendations({"a": _snap(queue_length=5)})] == ["scale_out"]
+    assert strict.auto_scaling_recommendations({"a": _snap(average_latency_ms=10**6)}) == []  # rule off
+    with pytest.raises(InvalidRequestError, match="Thresholds"):
+        VLLMMonitor({"a": dict}, thresholds={"queue_length_max": 4})
+
+
 def test_missing_model_folder(tmp_path):
     with pytest.raises(ModelNotFoundError):
         check_model_folder(tmp_path / "nope")

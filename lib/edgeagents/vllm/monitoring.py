@@ -16,20 +16,10 @@ from typing import Any
 
 import psutil
 
-from edgeagents.monitoring.alerts import GUIDE_IDLE_GPU_PERCENT, GUIDE_IDLE_REQUESTS_PER_S, VLLM_GUIDE
+from edgeagents.errors import InvalidRequestError
+from edgeagents.monitoring.alerts import GUIDE_IDLE_GPU_PERCENT, GUIDE_IDLE_REQUESTS_PER_S, VLLM_GUIDE, Thresholds
 from edgeagents.monitoring.system import gpu_reading
 from edgeagents.runtimes import server_metrics as m
-
-# The guide's numbers live once, in edgeagents.monitoring.alerts; this monitor keeps the guide's field names and units.
-GUIDE_THRESHOLDS = {
-    "gpu_utilization_max": VLLM_GUIDE.gpu_utilization_percent,
-    "gpu_memory_max_gb": VLLM_GUIDE.gpu_memory_gb,
-    "latency_max_ms": VLLM_GUIDE.latency_p95_s * 1000,
-    "queue_length_max": VLLM_GUIDE.queue_length,
-    "error_rate_max_percent": VLLM_GUIDE.error_rate * 100,
-    "low_utilization_percent": GUIDE_IDLE_GPU_PERCENT,
-    "low_requests_per_second": GUIDE_IDLE_REQUESTS_PER_S,
-}
 
 
 @dataclass(frozen=True)
@@ -61,10 +51,13 @@ class VLLMMonitor:
     """
 
     sources: dict[str, Callable[[], dict[str, float]]]
-    thresholds: dict[str, float] = field(default_factory=lambda: dict(GUIDE_THRESHOLDS))
+    thresholds: Thresholds = VLLM_GUIDE  # the guide's limits, defined once in edgeagents.monitoring.alerts
     history: list[dict[str, PerformanceMetrics]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.thresholds, Thresholds):
+            raise InvalidRequestError(f"thresholds must be a Thresholds, not {type(self.thresholds).__name__}.",
+                                      hint="Start from the guide's: VLLM_GUIDE.with_(queue_length=4).")
         self._last: dict[str, tuple[float, dict[str, float]]] = {}
         psutil.cpu_percent(interval=None)  # prime the CPU counter
 
@@ -142,17 +135,17 @@ class VLLMMonitor:
                 out.append({"instance": name, "type": "restart", "reason": "metrics unreachable",
                             "suggestion": "Check the server process and its log."})
                 continue
-            if x.average_latency_ms > t["latency_max_ms"]:
+            if t.latency_p95_s is not None and x.average_latency_ms > t.latency_p95_s * 1000:
                 out.append({"instance": name, "type": "scale_up", "reason": f"High latency: {x.average_latency_ms:.0f} ms",
                             "suggestion": "More compute per replica (tensor parallelism, a faster device) or shorter outputs."})
-            if x.queue_length > t["queue_length_max"]:
+            if t.queue_length is not None and x.queue_length > t.queue_length:
                 out.append({"instance": name, "type": "scale_out", "reason": f"{x.queue_length} requests waiting",
                             "suggestion": "Add a replica, or raise --max-num-seqs if KV cache and memory allow."})
-            if x.utilization_percent > t["gpu_utilization_max"]:
+            if t.gpu_utilization_percent is not None and x.utilization_percent > t.gpu_utilization_percent:
                 out.append({"instance": name, "type": "scale_out",
                             "reason": f"High {x.utilization_source.upper()} utilization: {x.utilization_percent:.1f}%",
                             "suggestion": "Add another instance on other hardware."})
-            if x.utilization_percent < t["low_utilization_percent"] and x.requests_per_second < t["low_requests_per_second"] \
+            if x.utilization_percent < GUIDE_IDLE_GPU_PERCENT and x.requests_per_second < GUIDE_IDLE_REQUESTS_PER_S \
                     and x.active_requests == 0 and x.queue_length == 0:
                 out.append({"instance": name, "type": "scale_down",
                             "reason": f"Low utilization: {x.utilization_percent:.1f}% {x.utilization_source.upper()}, "
