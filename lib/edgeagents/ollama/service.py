@@ -18,7 +18,7 @@ import psutil
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError
 from edgeagents.events import RequestEvent, next_request_id
 from edgeagents.monitoring.alerts import OLLAMA_GUIDE, Alert, Thresholds, check
-from edgeagents.monitoring.collector import Collector, Stats
+from edgeagents.monitoring.collector import Collector, Stats, percentile
 from edgeagents.monitoring.report import performance_report
 from edgeagents.runtimes.ollama.manager import OllamaManager, OllamaReply
 
@@ -131,7 +131,7 @@ class ProductionService:
             "requests": len(self.log),
             "errors": len(self.log) - len(ok),
             "error_rate_percent": round(100 * (len(self.log) - len(ok)) / len(self.log), 1) if self.log else 0.0,
-            "p50_latency_ms": round(lat[len(lat) // 2], 1) if lat else 0.0,
+            "p50_latency_ms": round(percentile(lat, 50), 1) if lat else 0.0,
             "max_latency_ms": round(lat[-1], 1) if lat else 0.0,
             "mean_decode_tok_s": round(sum(r.tokens_per_second for r in ok) / len(ok), 2) if ok else 0.0,
             "usage": {a: sum(1 for r in self.log if r.agent_type == a) for a in self.agents},
