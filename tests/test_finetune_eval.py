@@ -1,14 +1,15 @@
 """The shipped course adapter, on the default runtime (llama.cpp in-process), against the held-out targets.
 
 This is the CI gate of lab 07: it does not retrain; it scores the adapter that ships in
-``edgeagents/models/adapters/`` on all held-out prompts (a few minutes with one thread) and fails
-below the targets of the issue. It also checks that the course model picks the adapter up by
+``edgeagents/models/adapters/`` on all held-out prompts (a few minutes with one thread, once per set of inputs)
+and fails below the targets of the issue. It also checks that the course model picks the adapter up by
 default and that automatic tool calls come back OpenAI-shaped.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -57,11 +58,47 @@ def test_automatic_tool_call_is_openai_shaped(tuned):
     assert json.loads(json.dumps(call.arguments)) == call.arguments
 
 
+def _heldout_inputs_key(spec) -> str:
+    """A digest of everything the held-out scores depend on: the model and adapter bytes, the held-out set,
+    llama.cpp's version and the library code that renders, decodes and scores (greedy decoding: same inputs,
+    same replies). Any other change leaves the scores as they were."""
+    import hashlib
+
+    import llama_cpp
+
+    import edgeagents
+    from edgeagents.models.course import sha256_file
+
+    lib = Path(edgeagents.__file__).parent
+    code = sorted((lib / "runtimes").rglob("*.py")) + [lib / "finetune" / "evaluate.py", lib / "agents" / "tools.py",
+                                                       lib / "agents" / "multi.py", lib / "models" / "course.py",
+                                                       lib / "data" / "heldout_agent_eval.jsonl"]
+    h = hashlib.sha256(f"llama_cpp {llama_cpp.__version__}; max_tokens 96; threads 1\n".encode())
+    for path in (spec.path, spec.adapter_path):
+        h.update(f"{path.name} {sha256_file(path)}\n".encode())
+    for path in code:
+        h.update(f"{path.relative_to(lib)} ".encode() + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:20]
+
+
 @pytest.mark.slow
 def test_heldout_scores_meet_the_targets(tuned):
-    from edgeagents.finetune.evaluate import TARGETS, RuntimeBackend, evaluate, format_table
+    """Scores every held-out prompt (minutes on one thread) once per set of inputs: the scored rows are kept in
+    ``$EDGEAGENTS_HOME/test-cache``, keyed by a digest of every input, and re-scored when any of them changes."""
+    from edgeagents.finetune.evaluate import TARGETS, EvalReport, RuntimeBackend, evaluate, format_table
+    from edgeagents.settings import load_settings
 
-    report = evaluate(RuntimeBackend(tuned, 96), "tuned, llama.cpp")
+    cached = load_settings().home / "test-cache" / f"heldout-{_heldout_inputs_key(tuned.spec)}.json"
+    if cached.is_file():
+        saved = json.loads(cached.read_text())
+        report = EvalReport(saved["label"], saved["rows"], saved["seconds"])
+        print(f"held-out scores of these exact inputs, measured before: {cached}")
+    else:
+        report = evaluate(RuntimeBackend(tuned, 96), "tuned, llama.cpp")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report.as_dict()))
+        tmp.replace(cached)
     print(format_table([report]))
     failing = report.failures()
     assert not failing, f"below target: { {k: f'{v:.0%} < {TARGETS[k]:.0%}' for k, v in failing.items()} }"
