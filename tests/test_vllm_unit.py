@@ -245,3 +245,47 @@ def test_service_reports_a_dead_backend_and_bad_input():
         assert httpx.get(f"{url}/metrics").json()["requests_failed"] == 1
     with pytest.raises(InvalidRequestError):
         ProductionService({})
+
+
+def test_ngram_speculation_builds_vllms_config(tmp_path):
+    from edgeagents.runtimes.vllm import NgramSpeculation
+
+    spec = NgramSpeculation(num_speculative_tokens=3, prompt_lookup_max=5, prompt_lookup_min=1)
+    assert spec.config() == {"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 5,
+                             "prompt_lookup_min": 1}
+    cmd = VLLMServer(_fake_folder(tmp_path), python="/bin/true", speculative=spec).command()
+    assert json.loads(cmd[cmd.index("--speculative-config") + 1]) == spec.config()
+    assert "--speculative-config" not in VLLMServer(_fake_folder(tmp_path), python="/bin/true").command()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"num_speculative_tokens": 0}, {"num_speculative_tokens": 17}, {"num_speculative_tokens": 2.5},
+     {"num_speculative_tokens": True}, {"prompt_lookup_max": "4"}, {"prompt_lookup_min": 5, "prompt_lookup_max": 3}],
+)
+def test_bad_ngram_speculation_is_a_typed_error(kwargs):
+    from edgeagents.runtimes.vllm import NgramSpeculation
+
+    with pytest.raises(InvalidRequestError) as info:
+        NgramSpeculation(**kwargs)
+    assert info.value.hint
+
+
+def test_speculation_must_be_the_typed_option_and_set_once(tmp_path):
+    from edgeagents.runtimes.vllm import NgramSpeculation
+
+    with pytest.raises(InvalidRequestError, match="not an NgramSpeculation"):
+        VLLMServer(_fake_folder(tmp_path), python="/bin/true", speculative={"method": "ngram"})
+    with pytest.raises(InvalidRequestError, match="set twice"):
+        VLLMServer(_fake_folder(tmp_path), python="/bin/true", speculative=NgramSpeculation(),
+                   extra_args=["--speculative-config", "{}"])
+
+
+def test_acceptance_counts_between_two_snapshots():
+    from edgeagents.runtimes.vllm import SPEC_ACCEPTED_TOKENS, SPEC_DRAFT_TOKENS, acceptance
+
+    page = (f"# TYPE {SPEC_DRAFT_TOKENS} counter\n{SPEC_DRAFT_TOKENS}{{engine=\"0\",model_name=\"course\"}} 60.0\n"
+            f"# TYPE {SPEC_ACCEPTED_TOKENS} counter\n{SPEC_ACCEPTED_TOKENS}{{engine=\"0\",model_name=\"course\"}} 48.0\n")
+    after = m.flatten(m.parse_prometheus(page))
+    assert acceptance({SPEC_DRAFT_TOKENS: 20.0, SPEC_ACCEPTED_TOKENS: 8.0}, after) == (40.0, 40.0)
+    assert acceptance({}, {}) == (0.0, 0.0)

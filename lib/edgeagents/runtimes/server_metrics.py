@@ -60,6 +60,9 @@ SUCCESS = "vllm:request_success_total"
 TTFT = "vllm:time_to_first_token_seconds"
 ITL = "vllm:inter_token_latency_seconds"
 ITL_OLD = "vllm:time_per_output_token_seconds"
+# speculative decoding (vLLM with --speculative-config): tokens drafted, and the ones the model kept
+SPEC_DRAFT_TOKENS = "vllm:spec_decode_num_draft_tokens_total"
+SPEC_ACCEPTED_TOKENS = "vllm:spec_decode_num_accepted_tokens_total"
 E2E = "vllm:e2e_request_latency_seconds"
 
 # ---------------------------------------------------------------------------- llama.cpp server

@@ -20,20 +20,23 @@ The server is a :class:`~edgeagents.runtimes.process.ServerProcess`: stopped by 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import util as importlib_util
 from pathlib import Path
 
 import httpx
 
-from edgeagents.errors import ModelNotFoundError, RuntimeUnavailableError
+from edgeagents.errors import InvalidRequestError, ModelNotFoundError, RuntimeUnavailableError
 from edgeagents.runtimes import transport
 from edgeagents.runtimes.base import Health
 from edgeagents.runtimes.openai_compat import OpenAICompatRuntime
 from edgeagents.runtimes.process import ServerProcess
+from edgeagents.runtimes.server_metrics import SPEC_ACCEPTED_TOKENS, SPEC_DRAFT_TOKENS
 from edgeagents.settings import load_settings
 
 VENV_NAME = ".venv-vllm"
@@ -157,6 +160,63 @@ def _special_token_id(folder: Path, token: str) -> int | None:
     return None
 
 
+# --------------------------------------------------------------------------- speculative decoding
+MAX_SPECULATIVE_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class NgramSpeculation:
+    """vLLM's n-gram speculative decoding ("prompt lookup"): drafts come from the prompt, no draft model.
+
+    At each step vLLM looks for the last ``prompt_lookup_min``..``prompt_lookup_max`` tokens earlier in the
+    sequence and, where they occur, proposes the ``num_speculative_tokens`` that followed them there; the
+    model checks all of them in one forward pass and keeps the prefix it agrees with. Greedy output is
+    unchanged; it pays when the answer repeats its input (rewrites, edits, extraction, code changes).
+
+    >>> NgramSpeculation(num_speculative_tokens=4, prompt_lookup_max=4).config()
+    {'method': 'ngram', 'num_speculative_tokens': 4, 'prompt_lookup_max': 4, 'prompt_lookup_min': 2}
+    """
+
+    num_speculative_tokens: int = 4
+    prompt_lookup_max: int = 4
+    prompt_lookup_min: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min"):
+            value = getattr(self, name)
+            # bool is an int in Python; True as a token count is a mistake, not 1
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SPECULATIVE_TOKENS:
+                raise InvalidRequestError(
+                    f"{name}={value!r} is not a whole number from 1 to {MAX_SPECULATIVE_TOKENS}.",
+                    hint="n-gram speculation drafts a few tokens per step: try num_speculative_tokens=4, "
+                         "prompt_lookup_max=4, prompt_lookup_min=2.",
+                )
+        if self.prompt_lookup_min > self.prompt_lookup_max:
+            raise InvalidRequestError(
+                f"prompt_lookup_min={self.prompt_lookup_min} is larger than prompt_lookup_max={self.prompt_lookup_max}.",
+                hint="The shortest n-gram to look up must not be longer than the longest one.",
+            )
+
+    def config(self) -> dict[str, object]:
+        """The JSON object vLLM's ``--speculative-config`` takes."""
+        return {"method": "ngram", "num_speculative_tokens": self.num_speculative_tokens,
+                "prompt_lookup_max": self.prompt_lookup_max, "prompt_lookup_min": self.prompt_lookup_min}
+
+    def cli_args(self) -> list[str]:
+        return ["--speculative-config", json.dumps(self.config())]
+
+
+def acceptance(before: dict[str, float], after: dict[str, float]) -> tuple[float, float]:
+    """Draft tokens proposed and accepted between two ``VLLMServer.metrics()`` snapshots.
+
+    A server started without speculation has neither counter: both are 0 then.
+    """
+    def delta(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    return delta(SPEC_DRAFT_TOKENS), delta(SPEC_ACCEPTED_TOKENS)
+
+
 # --------------------------------------------------------------------------- the runtime
 class VLLMRuntime(OpenAICompatRuntime):
     """The OpenAI-compatible runtime, with tools marked ``strict`` so vLLM constrains the arguments.
@@ -189,6 +249,7 @@ class VLLMServer(ServerProcess):
         kv_cache_gib: KV-cache memory on CPU (``VLLM_CPU_KVCACHE_SPACE``).
         tools: turn on automatic tool calls with vLLM's ``hermes`` parser and the course chat template.
         lora_modules: ``{"name": peft_folder}`` served beside the base model (``--enable-lora``).
+        speculative: an :class:`NgramSpeculation` turns on n-gram speculative decoding (``--speculative-config``).
         threads: CPU threads for the model (default ``EDGEAGENTS_THREADS``).
         extra_args: more command-line options, passed as they are.
     """
@@ -214,6 +275,7 @@ class VLLMServer(ServerProcess):
         dtype: str | None = None,
         tools: bool = True,
         lora_modules: dict[str, str | Path] | None = None,
+        speculative: NgramSpeculation | None = None,
         threads: int | None = None,
         extra_args: Sequence[str] = (),
         python: str | Path | None = None,
@@ -237,6 +299,17 @@ class VLLMServer(ServerProcess):
                     f"The LoRA adapter {name!r} at {folder} has no adapter_config.json.",
                     hint="Pass a PEFT adapter folder (adapter_config.json + adapter_model.safetensors).",
                 )
+        if speculative is not None and not isinstance(speculative, NgramSpeculation):
+            raise InvalidRequestError(
+                f"speculative={speculative!r} is not an NgramSpeculation.",
+                hint="Pass NgramSpeculation(num_speculative_tokens=4, prompt_lookup_max=4), or leave it out.",
+            )
+        if speculative is not None and "--speculative-config" in extra_args:
+            raise InvalidRequestError(
+                "Speculative decoding is set twice: by speculative= and by --speculative-config in extra_args.",
+                hint="Keep one of them.",
+            )
+        self.speculative = speculative
         self.threads = threads or settings.n_threads
         self.extra_args = list(extra_args)
         self.home = settings.home
@@ -267,6 +340,8 @@ class VLLMServer(ServerProcess):
         if self.lora_modules:
             cmd += ["--enable-lora", "--max-lora-rank", "16", "--lora-modules"]
             cmd += [f"{name}={folder}" for name, folder in self.lora_modules.items()]
+        if self.speculative is not None:
+            cmd += self.speculative.cli_args()
         return cmd + self.extra_args
 
     def generation_config_dir(self) -> Path:
