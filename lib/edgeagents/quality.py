@@ -23,7 +23,7 @@ import numpy as np
 
 from edgeagents.errors import InvalidRequestError, ModelNotFoundError
 
-EVAL_TEXT = Path(__file__).resolve().parents[1] / "data" / "eval_text.txt"
+EVAL_TEXT = Path(__file__).resolve().parent / "data" / "eval_text.txt"
 CHUNK = 32
 
 

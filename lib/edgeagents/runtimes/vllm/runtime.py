@@ -50,7 +50,7 @@ INSTALL_HINT = (
 # --------------------------------------------------------------------------- where vLLM is
 def repo_root() -> Path:
     """The project folder (the library is installed editable from ``lib/``)."""
-    return Path(__file__).resolve().parents[3]
+    return Path(__file__).resolve().parents[4]  # lib/edgeagents/runtimes/vllm/runtime.py
 
 
 def vllm_python() -> Path | None:
