@@ -115,3 +115,15 @@ def test_a_card_written_with_unseen_scores_shows_them(tmp_path):
     del card["unseen_table"]
     _, md = write_card(tmp_path, card)
     assert "## Unseen tools" not in md.read_text()
+
+
+def test_recorded_runs_read_every_card_and_only_the_shipped_one_meets_every_target():
+    from edgeagents.finetune.pipeline import recorded_runs
+
+    rows = recorded_runs()
+    assert rows[-1]["run"] == "shipped" and rows[-1]["meets every target"]
+    runs = [r["run"] for r in rows[:-1]]
+    assert runs == sorted(runs, key=lambda r: int(r.split()[1])) and "run 1" in runs
+    for row in rows:
+        assert all("/" in row[k] for k in ("valid_json", "right_tool", "priority", "no_invented_call"))
+    assert not any(r["meets every target"] for r in rows[:-1]), "a recorded run met every target: ship it or say why not"

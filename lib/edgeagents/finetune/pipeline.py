@@ -221,6 +221,25 @@ def load_card(name: str = CARD_NAME) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def recorded_runs(label: str = "tuned, llama.cpp") -> list[dict[str, Any]]:
+    """One row per training card with a held-out evaluation: the run, its examples and steps, each metric's count
+    for ``label`` and whether it met every target. The runs in order, then the shipped adapter's card."""
+    cards = sorted(ADAPTER_DIR.glob(f"{CARD_NAME}-run*.json"), key=lambda p: int(p.stem.rsplit("run", 1)[1]))
+    rows = []
+    for path in [*cards, ADAPTER_DIR / f"{CARD_NAME}.json"]:
+        if not path.exists():
+            continue
+        card = json.loads(path.read_text())
+        scores = card.get("eval", {}).get(label)
+        if scores is None:
+            continue
+        run = "shipped" if path.stem == CARD_NAME else path.stem.rsplit("-", 1)[1].replace("run", "run ")
+        rows.append({"run": run, "examples": card.get("data", {}).get("n_examples"),
+                     "steps": card.get("training", {}).get("steps"), **scores["counts"],
+                     "meets every target": all(scores["metrics"][k] >= t for k, t in TARGETS.items())})
+    return rows
+
+
 def shipped_adapter() -> tuple[Path | None, dict[str, Any] | None]:
     """``(path, card)`` of the shipped course adapter, or ``(None, None)`` where none ships."""
     path = ADAPTER_DIR / f"{CARD_NAME}.gguf"
