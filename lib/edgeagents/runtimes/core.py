@@ -21,6 +21,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any, ClassVar
 
+import numpy as np
+
 from edgeagents.errors import RuntimeClosedError, ToolCallError
 from edgeagents.runtimes.base import Message, Result, Stream, ToolCall, ToolChoice, ToolSpec
 from edgeagents.runtimes.chat_template import TOOL_CALL_CLOSE, TOOL_CALL_OPEN
@@ -199,3 +201,9 @@ class BaseRuntime:
 
 
 __all__ = ["BaseRuntime", "StopBuffer"]
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities from one row of logits, shifted by the maximum so that exp() cannot overflow."""
+    shifted = logits - logits.max()
+    return shifted - np.log(np.exp(shifted).sum())

@@ -58,7 +58,7 @@ from edgeagents.runtimes.chat_template import (
     escape_markers,
     render_chat,
 )
-from edgeagents.runtimes.core import BaseRuntime, StopBuffer
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer, log_softmax
 from edgeagents.runtimes.gate import ModelGate
 from edgeagents.settings import load_settings
 
@@ -76,11 +76,6 @@ def _import_og():  # noqa: ANN202
             "onnxruntime-genai is not installed.", hint="Install the forge extra: pip install -e '.[forge]' (or `make setup`)."
         ) from None
     return og
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max()
-    return shifted - np.log(np.exp(shifted).sum())
 
 
 class OnnxGenAIRuntime(BaseRuntime):
@@ -261,7 +256,7 @@ class OnnxGenAIRuntime(BaseRuntime):
     # ------------------------------------------------------------------ scoring
     def _last_logprobs(self, generator) -> np.ndarray:  # noqa: ANN001
         logits = np.asarray(generator.get_logits(), dtype=np.float64).reshape(-1)
-        return _log_softmax(logits)
+        return log_softmax(logits)
 
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         """Total log-probability of each continuation after ``prompt`` (higher is likelier)."""

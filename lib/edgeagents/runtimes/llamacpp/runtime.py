@@ -48,7 +48,7 @@ from edgeagents.runtimes.base import (
     Usage,
 )
 from edgeagents.runtimes.chat_template import END, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, Segment, render_chat
-from edgeagents.runtimes.core import BaseRuntime, StopBuffer
+from edgeagents.runtimes.core import BaseRuntime, StopBuffer, log_softmax
 from edgeagents.runtimes.gate import ModelGate
 from edgeagents.runtimes.tool_grammar import call_schema, unenforced_tool_features
 from edgeagents.settings import load_settings
@@ -107,11 +107,6 @@ def _import_llama_cpp():  # noqa: ANN202
         ) from None
     _keep_llama_logs(llama_cpp)
     return llama_cpp
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max()
-    return shifted - np.log(np.exp(shifted).sum())
 
 
 class LlamaCppRuntime(BaseRuntime):
@@ -233,7 +228,7 @@ class LlamaCppRuntime(BaseRuntime):
     def _last_logprobs(self) -> np.ndarray:
         ptr = self._llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
         logits = np.ctypeslib.as_array(ptr, shape=(self._vocab,)).astype(np.float64)
-        return _log_softmax(logits)
+        return log_softmax(logits)
 
     def _control_token_mask(self):  # noqa: ANN202 - a llama-cpp-python logits processor list
         """Under a grammar, forbid control and unused tokens (except end-of-turn).
