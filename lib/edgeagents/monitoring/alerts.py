@@ -43,6 +43,16 @@ class Thresholds:
         return replace(self, **changes)
 
 
+def require_thresholds(value: object, example: str) -> Thresholds:
+    """``value`` when it is a :class:`Thresholds`; else the typed error every preset gives, with ``example`` as a
+    starting point (a dict of the guide's field names is the usual mistake)."""
+    if not isinstance(value, Thresholds):
+        raise InvalidRequestError(f"thresholds must be a Thresholds, not {type(value).__name__}.",
+                                  hint=f"Start from the guide's and change one rule: {example} "
+                                       "(seconds and fractions: latency_p95_s=2.0, error_rate=0.05).")
+    return value
+
+
 #: The guide's Ollama monitoring service: response time 2000 ms, 5 % errors, 85 % memory.
 OLLAMA_GUIDE = Thresholds(latency_p95_s=2.0, error_rate=0.05, memory_percent=85.0)
 #: The guide's vLLM monitor: latency 3000 ms, 10 % errors, 50 waiting, 95 % GPU utilisation, 10 GB GPU memory.

@@ -17,7 +17,7 @@ import psutil
 
 from edgeagents.errors import EdgeAgentsError, InvalidRequestError
 from edgeagents.events import RequestEvent, next_request_id
-from edgeagents.monitoring.alerts import OLLAMA_GUIDE, Alert, Thresholds, check
+from edgeagents.monitoring.alerts import OLLAMA_GUIDE, Alert, Thresholds, check, require_thresholds
 from edgeagents.monitoring.collector import Collector, Stats, percentile
 from edgeagents.monitoring.report import performance_report
 from edgeagents.runtimes.ollama.manager import OllamaManager, OllamaReply
@@ -172,11 +172,7 @@ class MonitoringService:
     collector: Collector = field(default_factory=lambda: Collector(window_s=3_600, max_window=PROBE_WINDOW))
 
     def __post_init__(self) -> None:
-        if not isinstance(self.thresholds, Thresholds):
-            raise InvalidRequestError(
-                f"thresholds must be a Thresholds, not {type(self.thresholds).__name__}.",
-                hint="Start from the guide's and change one rule: OLLAMA_GUIDE.with_(memory_percent=80.0) "
-                     "(seconds and fractions: latency_p95_s=2.0, error_rate=0.05).")
+        require_thresholds(self.thresholds, "OLLAMA_GUIDE.with_(memory_percent=80.0)")
 
     def collect(self, *, model: str | None = None) -> dict[str, Any]:
         model = model or self.probe_model

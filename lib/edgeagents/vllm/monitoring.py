@@ -16,8 +16,13 @@ from typing import Any
 
 import psutil
 
-from edgeagents.errors import InvalidRequestError
-from edgeagents.monitoring.alerts import GUIDE_IDLE_GPU_PERCENT, GUIDE_IDLE_REQUESTS_PER_S, VLLM_GUIDE, Thresholds
+from edgeagents.monitoring.alerts import (
+    GUIDE_IDLE_GPU_PERCENT,
+    GUIDE_IDLE_REQUESTS_PER_S,
+    VLLM_GUIDE,
+    Thresholds,
+    require_thresholds,
+)
 from edgeagents.monitoring.system import gpu_reading
 from edgeagents.runtimes import server_metrics as m
 
@@ -55,9 +60,7 @@ class VLLMMonitor:
     history: list[dict[str, PerformanceMetrics]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.thresholds, Thresholds):
-            raise InvalidRequestError(f"thresholds must be a Thresholds, not {type(self.thresholds).__name__}.",
-                                      hint="Start from the guide's: VLLM_GUIDE.with_(queue_length=4).")
+        require_thresholds(self.thresholds, "VLLM_GUIDE.with_(queue_length=4)")
         self._last: dict[str, tuple[float, dict[str, float]]] = {}
         psutil.cpu_percent(interval=None)  # prime the CPU counter
 
